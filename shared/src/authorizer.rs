@@ -1,0 +1,361 @@
+//! The authorizer's decision: from an API Gateway REQUEST event to an Allow, a Deny or a function error
+//! (contract sections 3 and 4). It owns everything built once per container (config, SDK clients, the
+//! pepper, the key cache) and is generic over the store so the same code runs against DynamoDB in
+//! Lambda and in `gatehouse serve`, and against memory in unit tests and benchmarks.
+//!
+//! Fail closed: an Allow is only ever built from a [`Principal`] that passed every check; every
+//! dependency failure is an [`Unavailable`] error, which becomes a function error (500), never an
+//! Allow and never a Deny the gateway would cache against a valid caller.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
+use http::HeaderMap;
+
+use crate::apikey::{self, ApiKeyPrefix, Pepper};
+use crate::bearer::{self, Credential};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{AuthorizerConfig, ClerkKeyConfig, PepperSource};
+use crate::error::{Rejection, Unavailable};
+use crate::jwt::{ClerkVerifier, VerifierSettings, VerifyError};
+use crate::keys::{IssuerKeys, KeyCacheOptions, KeySource};
+use crate::policy::{self, AuthorizerResponse, MethodArn};
+use crate::principal::{AuthType, Principal, Role, Scopes};
+use crate::secrets::{self, SecretError};
+use crate::store::dynamo::DynamoStore;
+use crate::store::{AuthStore, UserRecord};
+
+/// An allow or a deny. (Outages are the `Err` side of [`Authorizer::decide`].)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Authenticated.
+    Allow(Principal),
+    /// Not authenticated.
+    Deny(Rejection),
+}
+
+/// What a decision log line carries beyond the outcome. Never a token, key or header value.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DecisionFacts {
+    /// `session` or `api_key`, once the token was classified.
+    pub auth_type: Option<AuthType>,
+    /// The user, once known.
+    pub user_id: Option<String>,
+    /// The API key id, once known.
+    pub key_id: Option<String>,
+    /// The JWT's kid, once read.
+    pub kid: Option<String>,
+    /// Why a request was denied, more precisely than the public code.
+    pub reason: Option<&'static str>,
+}
+
+/// Failure to build an authorizer at cold start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// A setting is missing or invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A secret could not be read.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Http(String),
+}
+
+/// The authorizer with everything it needs, built once per container.
+pub struct Authorizer<S> {
+    prefix: ApiKeyPrefix,
+    pepper: Pepper,
+    verifier: ClerkVerifier,
+    store: S,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S> std::fmt::Debug for Authorizer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer").field("prefix", &self.prefix).field("verifier", &self.verifier).finish()
+    }
+}
+
+/// The parts an [`Authorizer`] is assembled from.
+pub struct Parts<S> {
+    /// API key prefix.
+    pub prefix: ApiKeyPrefix,
+    /// The pepper.
+    pub pepper: Pepper,
+    /// Verification settings.
+    pub settings: VerifierSettings,
+    /// The issuer's keys.
+    pub keys: Arc<IssuerKeys>,
+    /// The store.
+    pub store: S,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Authorizer<DynamoStore> {
+    /// Reads the configuration from the process environment and the AWS SDK's default chain, reads the
+    /// secrets, and builds the authorizer. Called once at cold start.
+    pub async fn from_env() -> Result<Self, InitError> {
+        let config = AuthorizerConfig::from_process_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_config(config, &sdk, KeyCacheOptions::default()).await
+    }
+
+    /// Builds the authorizer from parsed configuration and an SDK configuration.
+    pub async fn from_config(
+        config: AuthorizerConfig,
+        sdk: &aws_config::SdkConfig,
+        options: KeyCacheOptions,
+    ) -> Result<Self, InitError> {
+        let needs_secrets = matches!(config.pepper, PepperSource::SecretId(_))
+            || matches!(config.clerk.keys, ClerkKeyConfig::BackendApi { .. });
+        let secrets_client = needs_secrets.then(|| aws_sdk_secretsmanager::Client::new(sdk));
+        let read_secret = async |id: &str| match &secrets_client {
+            Some(client) => secrets::secret_string(client, id).await,
+            None => Err(SecretError::Empty { id: id.to_owned() }),
+        };
+        let pepper_text = match &config.pepper {
+            PepperSource::SecretId(id) => read_secret(id).await?,
+            PepperSource::Inline(secret) => secret.clone(),
+        };
+        let pepper = Pepper::new(pepper_text.expose().as_bytes()).map_err(|problem| {
+            crate::config::ConfigError { var: "API_KEY_PEPPER_SECRET_ID", problem: format!("secret {problem}") }
+        })?;
+        let source = match &config.clerk.keys {
+            ClerkKeyConfig::Pem(pem) => {
+                KeySource::from_pem(pem).map_err(|p| crate::config::ConfigError { var: "CLERK_JWT_KEY", problem: p.into() })?
+            }
+            ClerkKeyConfig::BackendApi { secret_id, api_url } => {
+                KeySource::Jwks { url: format!("{api_url}/v1/jwks"), bearer: Some(read_secret(secret_id).await?) }
+            }
+            ClerkKeyConfig::JwksUrl(url) => KeySource::Jwks { url: url.clone(), bearer: None },
+        };
+        let http = http_client(options)?;
+        let keys = Arc::new(IssuerKeys::new(config.clerk.issuer.clone(), source, http, options));
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name);
+        Ok(Authorizer::from_parts(Parts {
+            prefix: config.api_key_prefix,
+            pepper,
+            settings: VerifierSettings {
+                issuer: config.clerk.issuer,
+                authorized_parties: config.clerk.authorized_parties,
+                clock_skew_secs: config.clerk.clock_skew_secs,
+                allow_pending_sessions: config.clerk.allow_pending_sessions,
+            },
+            keys,
+            store,
+            clock: Arc::new(SystemClock),
+        }))
+    }
+}
+
+/// The HTTP client for key fetches: rustls, bounded timeouts, no redirects to elsewhere.
+pub fn http_client(options: KeyCacheOptions) -> Result<reqwest::Client, InitError> {
+    reqwest::Client::builder()
+        .connect_timeout(options.fetch_timeout)
+        .timeout(options.fetch_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| InitError::Http(e.to_string()))
+}
+
+impl<S: AuthStore> Authorizer<S> {
+    /// Assembles an authorizer.
+    pub fn from_parts(parts: Parts<S>) -> Self {
+        let verifier = ClerkVerifier::new(parts.settings, parts.keys, Arc::clone(&parts.clock));
+        Authorizer { prefix: parts.prefix, pepper: parts.pepper, verifier, store: parts.store, clock: parts.clock }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &ClerkVerifier {
+        &self.verifier
+    }
+
+    /// Handles one REQUEST authorizer event: the policy to return, or an error that must become a
+    /// function error. Logs one JSON line per decision.
+    pub async fn handle(&self, event: &ApiGatewayCustomAuthorizerRequestTypeRequest) -> Result<AuthorizerResponse, Unavailable> {
+        let started = Instant::now();
+        let mut facts = DecisionFacts::default();
+        let result = self.respond(event, &mut facts).await;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        match &result {
+            Ok((outcome, _)) => tracing::info!(
+                outcome = *outcome,
+                auth_type = facts.auth_type.map(AuthType::as_str),
+                user_id = facts.user_id.as_deref(),
+                key_id = facts.key_id.as_deref(),
+                kid = facts.kid.as_deref(),
+                reason = facts.reason,
+                duration_us = micros,
+                "authorizer decision"
+            ),
+            Err(error) => tracing::error!(
+                outcome = "authorizer_unavailable",
+                auth_type = facts.auth_type.map(AuthType::as_str),
+                user_id = facts.user_id.as_deref(),
+                key_id = facts.key_id.as_deref(),
+                kid = facts.kid.as_deref(),
+                error = %error,
+                duration_us = micros,
+                "authorizer decision"
+            ),
+        }
+        result.map(|(_, response)| response)
+    }
+
+    async fn respond(
+        &self,
+        event: &ApiGatewayCustomAuthorizerRequestTypeRequest,
+        facts: &mut DecisionFacts,
+    ) -> Result<(&'static str, AuthorizerResponse), Unavailable> {
+        let arn: MethodArn = event
+            .method_arn
+            .as_deref()
+            .ok_or(Unavailable::InvalidEvent("methodArn missing"))?
+            .parse()
+            .map_err(|_| Unavailable::InvalidEvent("methodArn malformed"))?;
+        let header = authorization_header(&event.headers, &event.multi_value_headers);
+        let decision = match header {
+            Ok(value) => self.decide(value, facts).await?,
+            Err(rejection) => Decision::Deny(rejection),
+        };
+        Ok(match decision {
+            Decision::Allow(principal) => ("allow", policy::allow(&principal, &arn)),
+            Decision::Deny(rejection) => (rejection.code(), policy::deny(rejection, &arn)),
+        })
+    }
+
+    /// Decides on an `Authorization` header value.
+    pub async fn decide(&self, authorization: Option<&str>, facts: &mut DecisionFacts) -> Result<Decision, Unavailable> {
+        let token = match bearer::bearer_token(authorization) {
+            Ok(token) => token,
+            Err(rejection) => return Ok(Decision::Deny(rejection)),
+        };
+        match bearer::classify(token, self.prefix.as_str()) {
+            Credential::ApiKey(key) => {
+                facts.auth_type = Some(AuthType::ApiKey);
+                self.decide_api_key(key, facts).await
+            }
+            Credential::Session(jwt) => {
+                facts.auth_type = Some(AuthType::Session);
+                self.decide_session(jwt, facts).await
+            }
+        }
+    }
+
+    async fn decide_api_key(&self, key: &str, facts: &mut DecisionFacts) -> Result<Decision, Unavailable> {
+        if let Err(problem) = apikey::check_format(key, &self.prefix) {
+            facts.reason = Some(match problem {
+                apikey::KeyFormatError::Checksum => "checksum",
+                _ => "format",
+            });
+            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+        }
+        let hash = self.pepper.hash(key);
+        let Some(record) = self.store.api_key_by_hash(&hash).await? else {
+            facts.reason = Some("unknown_key");
+            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+        };
+        facts.key_id = Some(record.key_id.clone());
+        facts.user_id = Some(record.user_id.clone());
+        if !record.key_hash.ct_eq(&hash) {
+            facts.reason = Some("hash_mismatch");
+            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+        }
+        if !record.active {
+            facts.reason = Some("revoked");
+            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+        }
+        if !record.is_usable_at(self.clock.now_unix()) {
+            facts.reason = Some("expired");
+            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+        }
+        let user = self.store.user(&record.user_id).await?;
+        self.principal(record.user_id, user, facts, |role, memberships| Principal {
+            user_id: String::new(),
+            auth_type: AuthType::ApiKey,
+            role,
+            key_id: Some(record.key_id),
+            scopes: record.scopes,
+            session_id: None,
+            memberships,
+            clerk_org_id: None,
+            clerk_org_role: None,
+        })
+    }
+
+    async fn decide_session(&self, jwt: &str, facts: &mut DecisionFacts) -> Result<Decision, Unavailable> {
+        let verified = match self.verifier.verify(jwt).await {
+            Ok(verified) => verified,
+            Err((error, kid)) => {
+                facts.kid = kid;
+                return match error {
+                    VerifyError::Invalid(reason) => {
+                        facts.reason = Some(reason.label());
+                        Ok(Decision::Deny(reason.rejection()))
+                    }
+                    VerifyError::KeysUnavailable(error) => Err(Unavailable::Keys(error)),
+                };
+            }
+        };
+        facts.kid = Some(verified.kid);
+        let claims = verified.claims;
+        facts.user_id = Some(claims.sub.clone());
+        let user = self.store.user(&claims.sub).await?;
+        self.principal(claims.sub, user, facts, |role, memberships| Principal {
+            user_id: String::new(),
+            auth_type: AuthType::Session,
+            role,
+            key_id: None,
+            scopes: Scopes::ALL,
+            session_id: claims.sid,
+            memberships,
+            clerk_org_id: claims.org_id,
+            clerk_org_role: claims.org_role,
+        })
+    }
+
+    /// Applies the user record (suspension, role, memberships) to a principal under construction.
+    fn principal(
+        &self,
+        user_id: String,
+        user: Option<UserRecord>,
+        facts: &mut DecisionFacts,
+        build: impl FnOnce(Role, crate::principal::Memberships) -> Principal,
+    ) -> Result<Decision, Unavailable> {
+        let (role, memberships) = match user {
+            Some(record) if record.suspended => {
+                facts.reason = Some("suspended");
+                return Ok(Decision::Deny(Rejection::AccountSuspended));
+            }
+            Some(record) => (record.role, record.memberships),
+            None => (Role::None, Default::default()),
+        };
+        let mut principal = build(role, memberships);
+        principal.user_id = user_id;
+        Ok(Decision::Allow(principal))
+    }
+}
+
+/// The single `Authorization` value of a request, or the rejection for its absence or ambiguity.
+/// REST API events carry both `headers` and `multiValueHeaders`; more than one value is malformed,
+/// as is a value that is not visible ASCII.
+pub fn authorization_header<'a>(headers: &'a HeaderMap, multi: &'a HeaderMap) -> Result<Option<&'a str>, Rejection> {
+    let name = http::header::AUTHORIZATION;
+    if headers.get_all(&name).iter().count() > 1 || multi.get_all(&name).iter().count() > 1 {
+        return Err(Rejection::MalformedAuthorization);
+    }
+    match headers.get(&name).or_else(|| multi.get(&name)) {
+        None => Ok(None),
+        Some(value) => value.to_str().map(Some).map_err(|_| Rejection::MalformedAuthorization),
+    }
+}

@@ -1,0 +1,540 @@
+//! Verification of Clerk session JWTs (contract section 5).
+//!
+//! `jsonwebtoken` (aws-lc-rs backend) supplies key parsing and the RS256 signature check. Everything
+//! around it is here, because the crate's `Validation` reads the system clock and cannot express
+//! Clerk's rules: a size cap before any work; exactly three strict base64url segments; a header with
+//! `alg` = RS256, `typ` absent or `JWT`, a well-formed `kid` matched exactly against the issuer's keys,
+//! no `crit`, and a `cat` that is absent or the session category; duplicate JSON members rejected in
+//! header and payload; then, after the signature, `iss`, `sub`, `exp`, `nbf`, `iat` against an injected
+//! [`Clock`] with skew, `azp` against the authorized parties, and `sts`. `jku`, `x5u` and `jwk` headers
+//! are never read, so no token can make us fetch anything.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+
+use crate::clock::Clock;
+use crate::error::Rejection;
+use crate::keys::{IssuerKeys, KeyFetchError, KeyLookupError};
+
+/// Longest token accepted, in bytes (8 KiB).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Clerk's `cat` header value for session tokens.
+pub const SESSION_CATEGORY: &str = "cl_B7d4PD111AAA";
+/// Clerk's "ignore category" value, set on every token class by instances that opt out of categories;
+/// Clerk's own SDK accepts it for sessions, so we do too.
+pub const IGNORED_CATEGORY: &str = "cl_I7d4PD111III";
+const MAX_KID_LEN: usize = 128;
+
+/// Verification policy for one issuer.
+#[derive(Debug, Clone)]
+pub struct VerifierSettings {
+    /// Expected `iss`, exactly.
+    pub issuer: String,
+    /// Accepted `azp` values; when set, a token without `azp` is rejected.
+    pub authorized_parties: Option<Vec<String>>,
+    /// Tolerance for `exp`, `nbf` and `iat`, in seconds.
+    pub clock_skew_secs: u32,
+    /// Accept `sts: pending` sessions.
+    pub allow_pending_sessions: bool,
+}
+
+/// Why a token was rejected. Only [`InvalidReason::Expired`] is told to the caller as such; all others
+/// answer `invalid_token`. The reason is logged (it carries no token material).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidReason {
+    #[error("token too large")]
+    TooLarge,
+    #[error("not three base64url segments")]
+    Malformed,
+    #[error("header is not a JSON object")]
+    BadHeader,
+    #[error("alg is not RS256")]
+    UnsupportedAlgorithm,
+    #[error("typ is not JWT")]
+    BadType,
+    #[error("kid missing or malformed")]
+    BadKid,
+    #[error("crit header present")]
+    CriticalHeader,
+    #[error("cat is not the session category")]
+    NotSessionCategory,
+    #[error("kid not among the issuer's keys")]
+    UnknownKid,
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("payload is not a valid claims object")]
+    BadClaims,
+    #[error("duplicate member")]
+    DuplicateMember,
+    #[error("iss does not match")]
+    WrongIssuer,
+    #[error("sub missing or malformed")]
+    BadSubject,
+    #[error("exp missing")]
+    MissingExpiry,
+    #[error("expired")]
+    Expired,
+    #[error("nbf in the future")]
+    NotYetValid,
+    #[error("iat in the future")]
+    IssuedInFuture,
+    #[error("azp missing")]
+    MissingAuthorizedParty,
+    #[error("azp not authorized")]
+    UnauthorizedParty,
+    #[error("session pending")]
+    PendingSession,
+    #[error("sts not recognised")]
+    BadSessionStatus,
+}
+
+impl InvalidReason {
+    /// The caller-facing rejection.
+    pub const fn rejection(self) -> Rejection {
+        match self {
+            InvalidReason::Expired => Rejection::TokenExpired,
+            _ => Rejection::InvalidToken,
+        }
+    }
+
+    /// A short stable label for logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            InvalidReason::TooLarge => "too_large",
+            InvalidReason::Malformed => "malformed",
+            InvalidReason::BadHeader => "bad_header",
+            InvalidReason::UnsupportedAlgorithm => "unsupported_alg",
+            InvalidReason::BadType => "bad_typ",
+            InvalidReason::BadKid => "bad_kid",
+            InvalidReason::CriticalHeader => "crit",
+            InvalidReason::NotSessionCategory => "not_session_category",
+            InvalidReason::UnknownKid => "unknown_kid",
+            InvalidReason::BadSignature => "bad_signature",
+            InvalidReason::BadClaims => "bad_claims",
+            InvalidReason::DuplicateMember => "duplicate_member",
+            InvalidReason::WrongIssuer => "wrong_iss",
+            InvalidReason::BadSubject => "bad_sub",
+            InvalidReason::MissingExpiry => "missing_exp",
+            InvalidReason::Expired => "expired",
+            InvalidReason::NotYetValid => "nbf_future",
+            InvalidReason::IssuedInFuture => "iat_future",
+            InvalidReason::MissingAuthorizedParty => "missing_azp",
+            InvalidReason::UnauthorizedParty => "bad_azp",
+            InvalidReason::PendingSession => "pending_session",
+            InvalidReason::BadSessionStatus => "bad_sts",
+        }
+    }
+}
+
+/// The outcome of a failed verification.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The token is not acceptable.
+    #[error("invalid token: {0}")]
+    Invalid(InvalidReason),
+    /// No decision is possible: the keys could not be obtained.
+    #[error(transparent)]
+    KeysUnavailable(#[from] KeyFetchError),
+}
+
+impl From<InvalidReason> for VerifyError {
+    fn from(reason: InvalidReason) -> Self {
+        VerifyError::Invalid(reason)
+    }
+}
+
+/// The claims of a verified session token that Gatehouse uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionClaims {
+    /// The Clerk user id.
+    pub sub: String,
+    /// The session id.
+    pub sid: Option<String>,
+    /// Authorized party (origin).
+    pub azp: Option<String>,
+    /// Session status.
+    pub sts: Option<String>,
+    /// Expiry.
+    pub exp: i64,
+    /// Active organization id (v2 `o.id`, v1 `org_id`).
+    pub org_id: Option<String>,
+    /// Role in the active organization (v2 `o.rol`, v1 `org_role`).
+    pub org_role: Option<String>,
+    /// Session token version (`v`; absent means 1).
+    pub version: u8,
+}
+
+/// A verified token plus the header facts worth logging.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The claims.
+    pub claims: SessionClaims,
+    /// The key id that verified it.
+    pub kid: String,
+}
+
+/// Verifies Clerk session JWTs for one issuer.
+pub struct ClerkVerifier {
+    settings: VerifierSettings,
+    keys: Arc<IssuerKeys>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for ClerkVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClerkVerifier").field("settings", &self.settings).finish()
+    }
+}
+
+impl ClerkVerifier {
+    /// A verifier for `settings.issuer` using `keys` and `clock`.
+    pub fn new(settings: VerifierSettings, keys: Arc<IssuerKeys>, clock: Arc<dyn Clock>) -> Self {
+        Self { settings, keys, clock }
+    }
+
+    /// The key cache (shared with whoever wants to prefetch or inspect it).
+    pub fn keys(&self) -> &Arc<IssuerKeys> {
+        &self.keys
+    }
+
+    /// Verifies `token`. On failure, the kid (when the header was readable) is returned for logging.
+    pub async fn verify(&self, token: &str) -> Result<Verified, (VerifyError, Option<String>)> {
+        let parts = split(token).map_err(|r| (r.into(), None))?;
+        let header = parse_header(parts.header).map_err(|r| (r.into(), None))?;
+        let kid = header.kid;
+        let key = match self.keys.key(&kid).await {
+            Ok(key) => key,
+            Err(KeyLookupError::UnknownKid) => return Err((InvalidReason::UnknownKid.into(), Some(kid))),
+            Err(KeyLookupError::Unavailable(e)) => return Err((e.into(), Some(kid))),
+        };
+        let signature_ok = jsonwebtoken::crypto::verify(parts.signature, parts.signed.as_bytes(), &key, Algorithm::RS256)
+            .unwrap_or(false);
+        if !signature_ok {
+            return Err((InvalidReason::BadSignature.into(), Some(kid)));
+        }
+        match self.check_claims(parts.payload) {
+            Ok(claims) => Ok(Verified { claims, kid }),
+            Err(reason) => Err((reason.into(), Some(kid))),
+        }
+    }
+
+    fn check_claims(&self, payload_b64: &str) -> Result<SessionClaims, InvalidReason> {
+        let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| InvalidReason::Malformed)?;
+        let raw: RawClaims = serde_json::from_slice(&payload).map_err(|e| {
+            if e.to_string().starts_with(DUPLICATE) { InvalidReason::DuplicateMember } else { InvalidReason::BadClaims }
+        })?;
+        let s = &self.settings;
+        if raw.iss.as_deref() != Some(s.issuer.as_str()) {
+            return Err(InvalidReason::WrongIssuer);
+        }
+        let sub = match raw.sub {
+            Some(sub) if !sub.is_empty() && sub.len() <= 128 && crate::principal::is_valid_id(&sub) => sub,
+            _ => return Err(InvalidReason::BadSubject),
+        };
+        let now = self.clock.now_unix();
+        let skew = i64::from(s.clock_skew_secs);
+        let exp = raw.exp.ok_or(InvalidReason::MissingExpiry)?;
+        if now > exp.saturating_add(skew) {
+            return Err(InvalidReason::Expired);
+        }
+        if raw.nbf.is_some_and(|nbf| nbf > now.saturating_add(skew)) {
+            return Err(InvalidReason::NotYetValid);
+        }
+        if raw.iat.is_some_and(|iat| iat > now.saturating_add(skew)) {
+            return Err(InvalidReason::IssuedInFuture);
+        }
+        if let Some(parties) = &s.authorized_parties {
+            let azp = raw.azp.as_deref().ok_or(InvalidReason::MissingAuthorizedParty)?;
+            if !parties.iter().any(|p| p == azp) {
+                return Err(InvalidReason::UnauthorizedParty);
+            }
+        }
+        match raw.sts.as_deref() {
+            None | Some("active") => {}
+            Some("pending") if s.allow_pending_sessions => {}
+            Some("pending") => return Err(InvalidReason::PendingSession),
+            Some(_) => return Err(InvalidReason::BadSessionStatus),
+        }
+        let (org_id, org_role) = match raw.o {
+            Some(org) => (org.id, org.rol),
+            None => (raw.org_id, raw.org_role),
+        };
+        Ok(SessionClaims {
+            sub,
+            sid: raw.sid,
+            azp: raw.azp,
+            sts: raw.sts,
+            exp,
+            org_id,
+            org_role,
+            version: raw.v.unwrap_or(1),
+        })
+    }
+}
+
+struct Parts<'a> {
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+    signed: &'a str,
+}
+
+/// Size cap, exactly three non-empty segments of the base64url alphabet (no padding, no stray bytes).
+fn split(token: &str) -> Result<Parts<'_>, InvalidReason> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(InvalidReason::TooLarge);
+    }
+    let mut segments = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (segments.next(), segments.next(), segments.next(), segments.next())
+    else {
+        return Err(InvalidReason::Malformed);
+    };
+    let b64url = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !(b64url(header) && b64url(payload) && b64url(signature)) {
+        return Err(InvalidReason::Malformed);
+    }
+    let signed = token.get(..header.len() + 1 + payload.len()).ok_or(InvalidReason::Malformed)?;
+    Ok(Parts { header, payload, signature, signed })
+}
+
+struct Header {
+    kid: String,
+}
+
+fn parse_header(segment: &str) -> Result<Header, InvalidReason> {
+    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| InvalidReason::Malformed)?;
+    let raw: RawHeader = serde_json::from_slice(&bytes).map_err(|e| {
+        if e.to_string().starts_with(DUPLICATE) { InvalidReason::DuplicateMember } else { InvalidReason::BadHeader }
+    })?;
+    if raw.alg.as_deref() != Some("RS256") {
+        return Err(InvalidReason::UnsupportedAlgorithm);
+    }
+    if raw.typ.as_deref().is_some_and(|typ| typ != "JWT") {
+        return Err(InvalidReason::BadType);
+    }
+    if raw.crit {
+        return Err(InvalidReason::CriticalHeader);
+    }
+    if raw.cat.as_deref().is_some_and(|cat| cat != SESSION_CATEGORY && cat != IGNORED_CATEGORY) {
+        return Err(InvalidReason::NotSessionCategory);
+    }
+    match raw.kid {
+        Some(kid)
+            if !kid.is_empty()
+                && kid.len() <= MAX_KID_LEN
+                && kid.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                && !kid.contains("..") =>
+        {
+            Ok(Header { kid })
+        }
+        _ => Err(InvalidReason::BadKid),
+    }
+}
+
+const DUPLICATE: &str = "duplicate member";
+
+/// The header members we read. Deserialized by hand to reject duplicate members and non-string types.
+#[derive(Default)]
+struct RawHeader {
+    alg: Option<String>,
+    typ: Option<String>,
+    kid: Option<String>,
+    cat: Option<String>,
+    crit: bool,
+}
+
+/// The payload members we read.
+#[derive(Default)]
+struct RawClaims {
+    iss: Option<String>,
+    sub: Option<String>,
+    exp: Option<i64>,
+    nbf: Option<i64>,
+    iat: Option<i64>,
+    azp: Option<String>,
+    sid: Option<String>,
+    sts: Option<String>,
+    v: Option<u8>,
+    o: Option<OrgClaim>,
+    org_id: Option<String>,
+    org_role: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OrgClaim {
+    id: Option<String>,
+    rol: Option<String>,
+}
+
+/// A JSON NumericDate: an integer, or a finite non-negative number truncated to whole seconds.
+struct NumericDate(i64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NumericDate")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
+                Ok(NumericDate(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                i64::try_from(v).map(NumericDate).map_err(|_| E::custom("NumericDate out of range"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                if v.is_finite() && (0.0..9.0e15).contains(&v) {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Ok(NumericDate(v.trunc() as i64))
+                } else {
+                    Err(E::custom("NumericDate out of range"))
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Tracks member names and fails on the second occurrence of any of them.
+struct Seen(HashSet<String>);
+
+impl Seen {
+    fn new() -> Self {
+        Seen(HashSet::new())
+    }
+
+    fn first<E: de::Error>(&mut self, key: &str) -> Result<(), E> {
+        if self.0.insert(key.to_owned()) { Ok(()) } else { Err(E::custom(DUPLICATE)) }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawHeader {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawHeader;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JOSE header object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawHeader, A::Error> {
+                let mut out = RawHeader::default();
+                let mut seen = Seen::new();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    seen.first(&key)?;
+                    match key.as_ref() {
+                        "alg" => out.alg = Some(map.next_value()?),
+                        "typ" => out.typ = Some(map.next_value()?),
+                        "kid" => out.kid = Some(map.next_value()?),
+                        "cat" => out.cat = Some(map.next_value()?),
+                        "crit" => {
+                            map.next_value::<IgnoredAny>()?;
+                            out.crit = true;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawClaims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawClaims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JWT claims object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawClaims, A::Error> {
+                let mut out = RawClaims::default();
+                let mut seen = Seen::new();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    seen.first(&key)?;
+                    match key.as_ref() {
+                        "iss" => out.iss = Some(map.next_value()?),
+                        "sub" => out.sub = Some(map.next_value()?),
+                        "exp" => out.exp = Some(map.next_value::<NumericDate>()?.0),
+                        "nbf" => out.nbf = Some(map.next_value::<NumericDate>()?.0),
+                        "iat" => out.iat = Some(map.next_value::<NumericDate>()?.0),
+                        "azp" => out.azp = Some(map.next_value()?),
+                        "sid" => out.sid = Some(map.next_value()?),
+                        "sts" => out.sts = Some(map.next_value()?),
+                        "v" => out.v = Some(map.next_value()?),
+                        "o" => out.o = Some(map.next_value()?),
+                        "org_id" => out.org_id = Some(map.next_value()?),
+                        "org_role" => out.org_role = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn split_enforces_shape() {
+        assert!(split("a.b.c").is_ok());
+        assert_eq!(split("a.b").err(), Some(InvalidReason::Malformed));
+        assert_eq!(split("a.b.c.d").err(), Some(InvalidReason::Malformed));
+        assert_eq!(split("a..c").err(), Some(InvalidReason::Malformed));
+        assert_eq!(split("a.b=.c").err(), Some(InvalidReason::Malformed));
+        assert_eq!(split("a.b+.c").err(), Some(InvalidReason::Malformed));
+        assert_eq!(split(&"a".repeat(MAX_TOKEN_BYTES + 1)).err(), Some(InvalidReason::TooLarge));
+        let parts = split("hh.pp.ss").unwrap();
+        assert_eq!(parts.signed, "hh.pp");
+    }
+
+    #[test]
+    fn header_rules() {
+        let ok = |json: &str| parse_header(&b64(json)).map(|h| h.kid);
+        assert_eq!(ok(r#"{"alg":"RS256","kid":"ins_1","typ":"JWT"}"#), Ok("ins_1".into()));
+        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","cat":"cl_B7d4PD111AAA"}"#), Ok("k".into()));
+        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","cat":"cl_I7d4PD111III"}"#), Ok("k".into()));
+        assert_eq!(ok(r#"{"alg":"none","kid":"k"}"#).err(), Some(InvalidReason::UnsupportedAlgorithm));
+        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","typ":"at+jwt"}"#).err(), Some(InvalidReason::BadType));
+        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","crit":["exp"]}"#).err(), Some(InvalidReason::CriticalHeader));
+        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","cat":"cl_B7d4PD333AAA"}"#).err(), Some(InvalidReason::NotSessionCategory));
+        assert_eq!(ok(r#"{"alg":"RS256"}"#).err(), Some(InvalidReason::BadKid));
+        assert_eq!(ok(r#"{"alg":"RS256","kid":"../../etc/passwd"}"#).err(), Some(InvalidReason::BadKid));
+        assert_eq!(ok(r#"{"alg":"RS256","kid":7}"#).err(), Some(InvalidReason::BadHeader));
+        assert_eq!(ok(r#"{"alg":"RS256","alg":"RS256","kid":"k"}"#).err(), Some(InvalidReason::DuplicateMember));
+        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","x":1,"x":2}"#).err(), Some(InvalidReason::DuplicateMember));
+        assert_eq!(ok(r#"[1,2]"#).err(), Some(InvalidReason::BadHeader));
+    }
+
+    #[test]
+    fn numeric_dates() {
+        let parse = |json: &str| serde_json::from_str::<NumericDate>(json).map(|d| d.0);
+        assert_eq!(parse("1700000000").unwrap(), 1_700_000_000);
+        assert_eq!(parse("1700000000.9").unwrap(), 1_700_000_000);
+        assert!(parse("\"1700000000\"").is_err());
+        assert!(parse("1e300").is_err());
+        assert!(parse("null").is_err());
+    }
+}

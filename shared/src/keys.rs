@@ -1,0 +1,375 @@
+//! Where Clerk's signing keys come from, and the per-issuer cache that makes verification networkless
+//! on the hot path (contract section 5).
+//!
+//! Sources: a PEM public key (no network), Clerk's Backend API JWKS endpoint authenticated with the
+//! secret key, or a JWKS URL. The cache lives as long as the container. An unknown `kid` triggers a
+//! refetch at most once per refetch interval (10 s); concurrent misses wait for one shared fetch; a
+//! failed refresh keeps the keys already known; every fetch is bounded by a timeout and a body cap.
+//! JWKs are filtered to RSA signing keys usable with RS256 before they become [`DecodingKey`]s.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+
+/// Tuning of the key cache.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyCacheOptions {
+    /// Minimum time between two fetches triggered by unknown kids.
+    pub refetch_interval: Duration,
+    /// Upper bound of one fetch, connection to last byte.
+    pub fetch_timeout: Duration,
+    /// Largest JWKS body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl Default for KeyCacheOptions {
+    fn default() -> Self {
+        Self {
+            refetch_interval: Duration::from_secs(10),
+            fetch_timeout: Duration::from_secs(3),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A secret string (the Clerk secret key) that never appears in `Debug` output.
+#[derive(Clone)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret text, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Where the keys of one issuer come from.
+#[derive(Clone)]
+pub enum KeySource {
+    /// A PEM public key (`CLERK_JWT_KEY`): used for every kid, never fetched.
+    Pem(Arc<DecodingKey>),
+    /// A JWKS document over HTTP, optionally with a bearer secret (Clerk's Backend API).
+    Jwks {
+        /// The JWKS URL.
+        url: String,
+        /// The Clerk secret key, for `{CLERK_API_URL}/v1/jwks`.
+        bearer: Option<SecretString>,
+    },
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::Pem(_) => f.write_str("Pem"),
+            KeySource::Jwks { url, bearer } => f
+                .debug_struct("Jwks")
+                .field("url", url)
+                .field("authenticated", &bearer.is_some())
+                .finish(),
+        }
+    }
+}
+
+impl KeySource {
+    /// Parses a PEM public key (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`). Literal `\n` sequences
+    /// are accepted as newlines, since environment variables often carry keys on one line.
+    pub fn from_pem(pem: &str) -> Result<Self, &'static str> {
+        let normalized = pem.replace("\\n", "\n");
+        let key = DecodingKey::from_rsa_pem(normalized.trim().as_bytes()).map_err(|_| "is not an RSA public key in PEM form")?;
+        Ok(KeySource::Pem(Arc::new(key)))
+    }
+}
+
+/// Why no key could be obtained from the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum KeyFetchError {
+    #[error("key fetch timed out")]
+    Timeout,
+    #[error("key fetch failed: {0}")]
+    Transport(String),
+    #[error("key endpoint answered HTTP {0}")]
+    Status(u16),
+    #[error("JWKS body larger than the cap")]
+    TooLarge,
+    #[error("JWKS body is not valid: {0}")]
+    Invalid(String),
+    #[error("JWKS has no usable RSA signing key")]
+    NoUsableKeys,
+    #[error("key source failed recently and is not retried yet")]
+    Backoff,
+}
+
+/// The result of looking up a kid.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLookupError {
+    /// The issuer's current key set does not contain the kid (a rejection, not an outage).
+    #[error("unknown kid")]
+    UnknownKid,
+    /// The key set could not be obtained and the kid is not cached.
+    #[error(transparent)]
+    Unavailable(#[from] KeyFetchError),
+}
+
+type KeyMap = HashMap<String, Arc<DecodingKey>>;
+
+#[derive(Default)]
+struct CacheState {
+    keys: Arc<KeyMap>,
+    last_attempt: Option<Instant>,
+    last_error: Option<KeyFetchError>,
+}
+
+/// The keys of one issuer, cached for the life of the container.
+pub struct IssuerKeys {
+    issuer: String,
+    source: KeySource,
+    http: reqwest::Client,
+    options: KeyCacheOptions,
+    state: RwLock<CacheState>,
+    refresh: tokio::sync::Mutex<()>,
+    fetches: std::sync::atomic::AtomicU64,
+}
+
+impl fmt::Debug for IssuerKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuerKeys").field("issuer", &self.issuer).field("source", &self.source).finish()
+    }
+}
+
+impl IssuerKeys {
+    /// A cache for `issuer`'s keys from `source`. `http` is shared and built once per container.
+    pub fn new(issuer: impl Into<String>, source: KeySource, http: reqwest::Client, options: KeyCacheOptions) -> Self {
+        Self {
+            issuer: issuer.into(),
+            source,
+            http,
+            options,
+            state: RwLock::new(CacheState::default()),
+            refresh: tokio::sync::Mutex::new(()),
+            fetches: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The issuer these keys belong to.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// How many fetches this cache has started (for tests and metrics).
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The kids currently cached.
+    pub fn cached_kids(&self) -> Vec<String> {
+        let mut kids: Vec<String> = self.snapshot().keys().cloned().collect();
+        kids.sort();
+        kids
+    }
+
+    fn snapshot(&self) -> Arc<KeyMap> {
+        match self.state.read() {
+            Ok(state) => Arc::clone(&state.keys),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner().keys),
+        }
+    }
+
+    /// The key for `kid`: from memory when known; otherwise after at most one (shared, rate-limited,
+    /// time-bounded) fetch.
+    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyLookupError> {
+        let url = match &self.source {
+            KeySource::Pem(key) => return Ok(Arc::clone(key)),
+            KeySource::Jwks { url, .. } => url,
+        };
+        if let Some(key) = self.snapshot().get(kid) {
+            return Ok(Arc::clone(key));
+        }
+        // Miss: one fetch at a time. Whoever waited re-checks what the fetch before it brought.
+        let _guard = self.refresh.lock().await;
+        let (last_attempt, last_error) = {
+            let state = match self.state.read() {
+                Ok(state) => state,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some(key) = state.keys.get(kid) {
+                return Ok(Arc::clone(key));
+            }
+            (state.last_attempt, state.last_error.clone())
+        };
+        if let Some(at) = last_attempt
+            && at.elapsed() < self.options.refetch_interval
+        {
+            return Err(match last_error {
+                Some(error) => KeyLookupError::Unavailable(error),
+                None => KeyLookupError::UnknownKid,
+            });
+        }
+        self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let fetched = self.fetch(url).await;
+        let mut state = match self.state.write() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        state.last_attempt = Some(Instant::now());
+        match fetched {
+            Ok(keys) => {
+                state.keys = Arc::new(keys);
+                state.last_error = None;
+                match state.keys.get(kid) {
+                    Some(key) => Ok(Arc::clone(key)),
+                    None => Err(KeyLookupError::UnknownKid),
+                }
+            }
+            Err(error) => {
+                // Keep serving what we had; this kid is not among it.
+                state.last_error = Some(error.clone());
+                Err(KeyLookupError::Unavailable(error))
+            }
+        }
+    }
+
+    async fn fetch(&self, url: &str) -> Result<KeyMap, KeyFetchError> {
+        let work = async {
+            let mut request = self.http.get(url).header("accept", "application/json");
+            if let KeySource::Jwks { bearer: Some(secret), .. } = &self.source {
+                request = request.bearer_auth(secret.expose());
+            }
+            let mut response = request.send().await.map_err(|e| KeyFetchError::Transport(transport_reason(&e)))?;
+            let status = response.status().as_u16();
+            if status != 200 {
+                return Err(KeyFetchError::Status(status));
+            }
+            if response.content_length().is_some_and(|len| len > self.options.max_body_bytes as u64) {
+                return Err(KeyFetchError::TooLarge);
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| KeyFetchError::Transport(transport_reason(&e)))? {
+                if body.len() + chunk.len() > self.options.max_body_bytes {
+                    return Err(KeyFetchError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_jwks(&body)
+        };
+        match tokio::time::timeout(self.options.fetch_timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(KeyFetchError::Timeout),
+        }
+    }
+}
+
+fn transport_reason(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timeout".to_owned()
+    } else if error.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RsaJwk<'a> {
+    kty: &'a str,
+    kid: Option<&'a str>,
+    #[serde(rename = "use")]
+    use_: Option<&'a str>,
+    alg: Option<&'a str>,
+    n: Option<&'a str>,
+    e: Option<&'a str>,
+}
+
+/// Parses a JWKS document, keeping RSA keys with a kid, `use` absent or `sig`, `alg` absent or
+/// `RS256`, and valid modulus and exponent. Anything else in the set is ignored.
+pub fn parse_jwks(body: &[u8]) -> Result<KeyMap, KeyFetchError> {
+    let jwks: Jwks = serde_json::from_slice(body).map_err(|e| KeyFetchError::Invalid(e.to_string()))?;
+    let mut keys = KeyMap::new();
+    for value in &jwks.keys {
+        let Ok(jwk) = RsaJwk::deserialize(value) else { continue };
+        let usable = jwk.kty == "RSA"
+            && jwk.use_.is_none_or(|u| u == "sig")
+            && jwk.alg.is_none_or(|a| a == "RS256");
+        let (true, Some(kid), Some(n), Some(e)) = (usable, jwk.kid, jwk.n, jwk.e) else { continue };
+        if kid.is_empty() || n.len() < 342 {
+            // 342 base64url characters = 2048 bits; smaller RSA keys are not accepted.
+            continue;
+        }
+        if let Ok(key) = DecodingKey::from_rsa_components(n, e) {
+            keys.insert(kid.to_owned(), Arc::new(key));
+        }
+    }
+    if keys.is_empty() {
+        return Err(KeyFetchError::NoUsableKeys);
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modulus() -> String {
+        format!("s{}", "A".repeat(341))
+    }
+
+    #[test]
+    fn jwks_filtering_keeps_only_rsa_rs256_signing_keys() {
+        let n = modulus();
+        let body = serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "good", "use": "sig", "alg": "RS256", "n": n, "e": "AQAB"},
+            {"kty": "RSA", "kid": "no-alg", "n": n, "e": "AQAB"},
+            {"kty": "RSA", "kid": "enc", "use": "enc", "n": n, "e": "AQAB"},
+            {"kty": "RSA", "kid": "rs512", "alg": "RS512", "n": n, "e": "AQAB"},
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "a", "y": "b"},
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            {"kty": "RSA", "kid": "small", "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "n": n, "e": "AQAB"},
+            "garbage"
+        ]});
+        let keys = parse_jwks(body.to_string().as_bytes()).unwrap();
+        let mut kids: Vec<&str> = keys.keys().map(String::as_str).collect();
+        kids.sort();
+        assert_eq!(kids, vec!["good", "no-alg"]);
+    }
+
+    #[test]
+    fn jwks_without_usable_keys_is_an_error() {
+        assert!(matches!(parse_jwks(br#"{"keys": []}"#), Err(KeyFetchError::NoUsableKeys)));
+        assert!(matches!(parse_jwks(b"not json"), Err(KeyFetchError::Invalid(_))));
+        assert!(matches!(parse_jwks(br#"{"nokeys": 1}"#), Err(KeyFetchError::Invalid(_))));
+    }
+
+    #[test]
+    fn secret_strings_are_redacted() {
+        let secret = SecretString::new("sk_live_abc".into());
+        assert_eq!(format!("{secret:?}"), "<redacted>");
+        let source = KeySource::Jwks { url: "https://api.clerk.com/v1/jwks".into(), bearer: Some(secret) };
+        assert!(!format!("{source:?}").contains("sk_live"));
+    }
+
+    #[test]
+    fn bad_pem_is_rejected() {
+        assert!(KeySource::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
+        assert!(KeySource::from_pem("hello").is_err());
+    }
+}

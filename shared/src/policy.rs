@@ -1,0 +1,182 @@
+//! The IAM policy the authorizer returns. The method ARN is parsed into a [`MethodArn`] so the Allow
+//! can name the whole stage (`…/{stage}/*/*`): API Gateway caches one authorizer result per identity
+//! source, and a policy naming only the first method would wrongly Deny the same caller's next route.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse};
+use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+
+use crate::error::Rejection;
+use crate::principal::Principal;
+
+/// The authorizer's response: policy plus a flat string context.
+pub type AuthorizerResponse = ApiGatewayCustomAuthorizerResponse<BTreeMap<String, String>>;
+
+/// `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{method}/{resource…}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodArn {
+    pub partition: String,
+    pub region: String,
+    pub account: String,
+    pub api_id: String,
+    pub stage: String,
+    pub method: String,
+    pub resource: String,
+}
+
+/// The method ARN is not in the shape API Gateway sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed methodArn")]
+pub struct MethodArnError;
+
+impl FromStr for MethodArn {
+    type Err = MethodArnError;
+
+    fn from_str(arn: &str) -> Result<Self, Self::Err> {
+        if arn.len() > 1600 {
+            return Err(MethodArnError);
+        }
+        let mut fields = arn.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some("execute-api"), Some(region), Some(account), Some(path)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
+            return Err(MethodArnError);
+        };
+        let mut parts = path.splitn(4, '/');
+        let (Some(api_id), Some(stage), Some(method)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(MethodArnError);
+        };
+        let resource = parts.next().unwrap_or_default();
+        let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !(plain(partition) && plain(region) && plain(account) && plain(api_id) && plain(stage) && plain(method)) {
+            return Err(MethodArnError);
+        }
+        Ok(MethodArn {
+            partition: partition.to_owned(),
+            region: region.to_owned(),
+            account: account.to_owned(),
+            api_id: api_id.to_owned(),
+            stage: stage.to_owned(),
+            method: method.to_owned(),
+            resource: resource.to_owned(),
+        })
+    }
+}
+
+impl MethodArn {
+    /// Every method and resource of this stage: the resource of every policy we return.
+    pub fn stage_wildcard(&self) -> String {
+        format!(
+            "arn:{}:execute-api:{}:{}:{}/{}/*/*",
+            self.partition, self.region, self.account, self.api_id, self.stage
+        )
+    }
+}
+
+fn response(
+    principal_id: &str,
+    effect: IamPolicyEffect,
+    arn: &MethodArn,
+    context: BTreeMap<String, String>,
+) -> AuthorizerResponse {
+    let mut statement = IamPolicyStatement::default();
+    statement.action = vec!["execute-api:Invoke".to_owned()];
+    statement.effect = effect;
+    statement.resource = vec![arn.stage_wildcard()];
+    let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
+    policy.version = Some("2012-10-17".to_owned());
+    policy.statement = vec![statement];
+    let mut out = AuthorizerResponse::default();
+    out.principal_id = Some(principal_id.to_owned());
+    out.policy_document = policy;
+    out.context = context;
+    out
+}
+
+/// Allow the whole stage for `principal`, with its context.
+pub fn allow(principal: &Principal, arn: &MethodArn) -> AuthorizerResponse {
+    response(&principal.user_id, IamPolicyEffect::Allow, arn, principal.to_context())
+}
+
+/// Deny, with the rejection's `error` and `code` in the context for the `ACCESS_DENIED` response.
+pub fn deny(rejection: Rejection, arn: &MethodArn) -> AuthorizerResponse {
+    let mut context = BTreeMap::new();
+    context.insert("error".to_owned(), rejection.message().to_owned());
+    context.insert("code".to_owned(), rejection.code().to_owned());
+    response("anonymous", IamPolicyEffect::Deny, arn, context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::{AuthType, Memberships, Role, Scopes};
+
+    const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/v1/me/keys";
+
+    #[test]
+    fn parses_method_arns() {
+        let arn: MethodArn = ARN.parse().unwrap();
+        assert_eq!(arn.region, "us-east-1");
+        assert_eq!(arn.account, "123456789012");
+        assert_eq!(arn.api_id, "abcdef1234");
+        assert_eq!(arn.stage, "prod");
+        assert_eq!(arn.method, "GET");
+        assert_eq!(arn.resource, "v1/me/keys");
+        assert_eq!(arn.stage_wildcard(), "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*");
+        let root: MethodArn = "arn:aws-cn:execute-api:cn-north-1:1:api/dev/GET/".parse().unwrap();
+        assert_eq!(root.stage_wildcard(), "arn:aws-cn:execute-api:cn-north-1:1:api/dev/*/*");
+    }
+
+    #[test]
+    fn rejects_other_arns() {
+        for bad in [
+            "",
+            "arn:aws:lambda:us-east-1:1:function:x",
+            "arn:aws:execute-api:us-east-1:1:api",
+            "arn:aws:execute-api:us-east-1:1:api/prod",
+            "arn:aws:execute-api:us-east-1:1:api/*/GET/x",
+            "arn:aws:execute-api:us-east-1:1:api/prod/*/x",
+        ] {
+            assert!(bad.parse::<MethodArn>().is_err(), "{bad}");
+        }
+        assert!(format!("{ARN}{}", "/x".repeat(900)).parse::<MethodArn>().is_err());
+    }
+
+    #[test]
+    fn allow_and_deny_serialize_as_api_gateway_expects() {
+        let arn: MethodArn = ARN.parse().unwrap();
+        let principal = Principal {
+            user_id: "user_1".into(),
+            auth_type: AuthType::Session,
+            role: Role::Admin,
+            key_id: None,
+            scopes: Scopes::ALL,
+            session_id: Some("sess_1".into()),
+            memberships: Memberships::default(),
+            clerk_org_id: None,
+            clerk_org_role: None,
+        };
+        let allow = serde_json::to_value(allow(&principal, &arn)).unwrap();
+        assert_eq!(allow["principalId"], "user_1");
+        assert_eq!(allow["policyDocument"]["Version"], "2012-10-17");
+        let statement = &allow["policyDocument"]["Statement"][0];
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(statement["Action"][0], "execute-api:Invoke");
+        assert_eq!(statement["Resource"][0], arn.stage_wildcard());
+        assert_eq!(allow["context"]["role"], "admin");
+        assert!(allow["context"].as_object().unwrap().values().all(|v| v.is_string()));
+
+        let deny = serde_json::to_value(deny(Rejection::TokenExpired, &arn)).unwrap();
+        assert_eq!(deny["principalId"], "anonymous");
+        assert_eq!(deny["policyDocument"]["Statement"][0]["Effect"], "Deny");
+        assert_eq!(deny["context"]["code"], "token_expired");
+        assert_eq!(deny["context"]["error"], "invalid token: expired");
+    }
+}

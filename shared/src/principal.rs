@@ -1,0 +1,364 @@
+//! The caller as the authorizer resolved it, and the codec between it and API Gateway's flat string
+//! context. The authorizer encodes a [`Principal`] into `context`; the gateway hands the same keys to
+//! route functions in `requestContext.authorizer`, where [`Principal::from_context`] decodes them.
+//! Keeping both directions in one type is what makes them agree.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthType {
+    /// A Clerk session JWT.
+    Session,
+    /// A Gatehouse API key.
+    ApiKey,
+}
+
+impl AuthType {
+    /// The context value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthType::Session => "session",
+            AuthType::ApiKey => "api_key",
+        }
+    }
+}
+
+/// The caller's role, from the user record (`none` when there is no record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Signed in, but no user record.
+    None,
+    /// Reads the packages they are assigned to.
+    Signer,
+    /// Reads and creates within their memberships.
+    Manager,
+    /// Reads everything.
+    Admin,
+}
+
+impl Role {
+    /// The stored and context form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::None => "none",
+            Role::Signer => "signer",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses the stored and context form.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Role::None),
+            "signer" => Some(Role::Signer),
+            "manager" => Some(Role::Manager),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an API key (or a session) may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scopes {
+    /// May read.
+    pub read: bool,
+    /// May write.
+    pub write: bool,
+}
+
+impl Scopes {
+    /// Both scopes; what sessions and default keys get.
+    pub const ALL: Scopes = Scopes { read: true, write: true };
+
+    /// Parses `read`, `write` items; unknown or empty items are errors.
+    pub fn parse_list<'a>(items: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        let mut scopes = Scopes { read: false, write: false };
+        for item in items {
+            match item {
+                "read" => scopes.read = true,
+                "write" => scopes.write = true,
+                _ => return None,
+            }
+        }
+        Some(scopes)
+    }
+
+    /// The scope names, in canonical order.
+    pub fn names(self) -> Vec<&'static str> {
+        let mut names = Vec::with_capacity(2);
+        if self.read {
+            names.push("read");
+        }
+        if self.write {
+            names.push("write");
+        }
+        names
+    }
+
+    /// Comma-separated, as in the context.
+    pub fn to_csv(self) -> String {
+        self.names().join(",")
+    }
+}
+
+/// The organizations, companies and locations a user belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memberships {
+    /// Organization ids.
+    pub organization_ids: Vec<String>,
+    /// Company ids.
+    pub company_ids: Vec<String>,
+    /// Location ids.
+    pub location_ids: Vec<String>,
+}
+
+/// Whether a string may be used as a record id: it travels in comma-separated context values and in
+/// store keys, so it is restricted to `[A-Za-z0-9_-]`, 1 to 128 characters.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The Clerk user id.
+    pub user_id: String,
+    /// Session or API key.
+    pub auth_type: AuthType,
+    /// Role from the user record.
+    pub role: Role,
+    /// The API key id (`api_key`), or the key a session request is scoped to.
+    pub key_id: Option<String>,
+    /// What the caller may do.
+    pub scopes: Scopes,
+    /// The Clerk session id (`session`).
+    pub session_id: Option<String>,
+    /// The user's memberships.
+    pub memberships: Memberships,
+    /// The active Clerk organization from the token, if any (`o.id` or `org_id`).
+    pub clerk_org_id: Option<String>,
+    /// The role in the active Clerk organization (`o.rol` or `org_role`).
+    pub clerk_org_role: Option<String>,
+}
+
+/// Context keys, one place.
+pub mod keys {
+    pub const USER_ID: &str = "userId";
+    pub const AUTH_TYPE: &str = "authType";
+    pub const ROLE: &str = "role";
+    pub const KEY_ID: &str = "keyId";
+    pub const SCOPES: &str = "scopes";
+    pub const SESSION_ID: &str = "sessionId";
+    pub const ORGANIZATION_IDS: &str = "organizationIds";
+    pub const COMPANY_IDS: &str = "companyIds";
+    pub const LOCATION_IDS: &str = "locationIds";
+    pub const CLERK_ORG_ID: &str = "clerkOrgId";
+    pub const CLERK_ORG_ROLE: &str = "clerkOrgRole";
+}
+
+/// Why a request context could not be decoded into a [`Principal`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    #[error("authorizer context is missing {0}")]
+    Missing(&'static str),
+    #[error("authorizer context has an invalid {0}")]
+    Invalid(&'static str),
+}
+
+impl Principal {
+    /// Encodes into the authorizer's flat string context. Every key is always present (empty when not
+    /// applicable) so route functions see a stable shape.
+    pub fn to_context(&self) -> BTreeMap<String, String> {
+        let mut context = BTreeMap::new();
+        let mut put = |key: &str, value: String| {
+            context.insert(key.to_owned(), value);
+        };
+        put(keys::USER_ID, self.user_id.clone());
+        put(keys::AUTH_TYPE, self.auth_type.as_str().to_owned());
+        put(keys::ROLE, self.role.as_str().to_owned());
+        put(keys::KEY_ID, self.key_id.clone().unwrap_or_default());
+        put(keys::SCOPES, self.scopes.to_csv());
+        put(keys::SESSION_ID, self.session_id.clone().unwrap_or_default());
+        put(keys::ORGANIZATION_IDS, self.memberships.organization_ids.join(","));
+        put(keys::COMPANY_IDS, self.memberships.company_ids.join(","));
+        put(keys::LOCATION_IDS, self.memberships.location_ids.join(","));
+        put(keys::CLERK_ORG_ID, self.clerk_org_id.clone().unwrap_or_default());
+        put(keys::CLERK_ORG_ROLE, self.clerk_org_role.clone().unwrap_or_default());
+        context
+    }
+
+    /// Decodes `requestContext.authorizer` as API Gateway delivers it to a proxy integration: the
+    /// context values (stringified by the gateway) plus gateway-added keys such as `principalId` and
+    /// `integrationLatency`, which are ignored.
+    pub fn from_context<'a, I>(entries: I) -> Result<Self, ContextError>
+    where
+        I: IntoIterator<Item = (&'a str, &'a Value)>,
+    {
+        let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
+        for (key, value) in entries {
+            if let Value::String(text) = value {
+                fields.insert(key, text.as_str());
+            }
+        }
+        let get = |key: &'static str| fields.get(key).copied();
+        let required = |key: &'static str| match get(key) {
+            Some(value) if !value.is_empty() => Ok(value),
+            _ => Err(ContextError::Missing(key)),
+        };
+        let optional = |key: &'static str| get(key).filter(|v| !v.is_empty()).map(str::to_owned);
+        let ids = |key: &'static str| -> Result<Vec<String>, ContextError> {
+            match get(key) {
+                None | Some("") => Ok(Vec::new()),
+                Some(list) => list
+                    .split(',')
+                    .map(|id| if is_valid_id(id) { Ok(id.to_owned()) } else { Err(ContextError::Invalid(key)) })
+                    .collect(),
+            }
+        };
+
+        let auth_type = match required(keys::AUTH_TYPE)? {
+            "session" => AuthType::Session,
+            "api_key" => AuthType::ApiKey,
+            _ => return Err(ContextError::Invalid(keys::AUTH_TYPE)),
+        };
+        let role = Role::parse(required(keys::ROLE)?).ok_or(ContextError::Invalid(keys::ROLE))?;
+        let scopes = match get(keys::SCOPES) {
+            None | Some("") => Scopes { read: false, write: false },
+            Some(list) => Scopes::parse_list(list.split(',')).ok_or(ContextError::Invalid(keys::SCOPES))?,
+        };
+        let key_id = optional(keys::KEY_ID);
+        if auth_type == AuthType::ApiKey && key_id.is_none() {
+            return Err(ContextError::Missing(keys::KEY_ID));
+        }
+        Ok(Principal {
+            user_id: required(keys::USER_ID)?.to_owned(),
+            auth_type,
+            role,
+            key_id,
+            scopes,
+            session_id: optional(keys::SESSION_ID),
+            memberships: Memberships {
+                organization_ids: ids(keys::ORGANIZATION_IDS)?,
+                company_ids: ids(keys::COMPANY_IDS)?,
+                location_ids: ids(keys::LOCATION_IDS)?,
+            },
+            clerk_org_id: optional(keys::CLERK_ORG_ID),
+            clerk_org_role: optional(keys::CLERK_ORG_ROLE),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Principal {
+        Principal {
+            user_id: "user_2abc".into(),
+            auth_type: AuthType::ApiKey,
+            role: Role::Manager,
+            key_id: Some("k_123".into()),
+            scopes: Scopes { read: true, write: false },
+            session_id: None,
+            memberships: Memberships {
+                organization_ids: vec!["org_1".into(), "org_2".into()],
+                company_ids: vec![],
+                location_ids: vec!["loc_9".into()],
+            },
+            clerk_org_id: None,
+            clerk_org_role: None,
+        }
+    }
+
+    /// What the gateway does: context values become JSON strings, plus its own keys.
+    fn as_gateway_delivers(context: &BTreeMap<String, String>) -> serde_json::Map<String, Value> {
+        let mut map: serde_json::Map<String, Value> =
+            context.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        map.insert("principalId".into(), json!("user_2abc"));
+        map.insert("integrationLatency".into(), json!(12));
+        map
+    }
+
+    #[test]
+    fn round_trips_through_the_gateway_shape() {
+        for principal in [
+            sample(),
+            Principal {
+                auth_type: AuthType::Session,
+                key_id: None,
+                session_id: Some("sess_1".into()),
+                scopes: Scopes::ALL,
+                role: Role::None,
+                memberships: Memberships::default(),
+                clerk_org_id: Some("org_x".into()),
+                clerk_org_role: Some("org:admin".into()),
+                ..sample()
+            },
+        ] {
+            let delivered = as_gateway_delivers(&principal.to_context());
+            let decoded = Principal::from_context(delivered.iter().map(|(k, v)| (k.as_str(), v))).unwrap();
+            assert_eq!(decoded, principal);
+        }
+    }
+
+    #[test]
+    fn context_values_are_flat_strings_with_stable_keys() {
+        let context = sample().to_context();
+        assert_eq!(context["scopes"], "read");
+        assert_eq!(context["organizationIds"], "org_1,org_2");
+        assert_eq!(context["companyIds"], "");
+        assert_eq!(context["authType"], "api_key");
+        assert_eq!(context.len(), 11);
+    }
+
+    #[test]
+    fn rejects_contexts_it_did_not_write() {
+        let decode = |value: Value| {
+            let map = value.as_object().unwrap().clone();
+            Principal::from_context(map.iter().map(|(k, v)| (k.as_str(), v)))
+        };
+        assert_eq!(decode(json!({})), Err(ContextError::Missing("authType")));
+        assert_eq!(
+            decode(json!({"authType": "magic", "role": "admin", "userId": "u"})),
+            Err(ContextError::Invalid("authType"))
+        );
+        assert_eq!(
+            decode(json!({"authType": "session", "role": "root", "userId": "u"})),
+            Err(ContextError::Invalid("role"))
+        );
+        assert_eq!(
+            decode(json!({"authType": "api_key", "role": "admin", "userId": "u"})),
+            Err(ContextError::Missing("keyId"))
+        );
+        assert_eq!(
+            decode(json!({"authType": "session", "role": "admin", "userId": "u", "locationIds": "a,,b"})),
+            Err(ContextError::Invalid("locationIds"))
+        );
+        assert_eq!(
+            decode(json!({"authType": "session", "role": "admin", "userId": "u", "scopes": "read,admin"})),
+            Err(ContextError::Invalid("scopes"))
+        );
+    }
+
+    #[test]
+    fn ids_are_restricted() {
+        assert!(is_valid_id("org_1-A"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id("a,b"));
+        assert!(!is_valid_id("a b"));
+        assert!(!is_valid_id(&"a".repeat(129)));
+    }
+}
