@@ -50,6 +50,7 @@ _gh_install_venv() {
         _gh_die "cannot create a python venv (install python3-venv)" || return 1
       python3 -m virtualenv --quiet "${GATEHOUSE_VENV}" || _gh_die "virtualenv failed" || return 1
     fi
+    rm -f "${GATEHOUSE_TOOLS}/venv-create.err"
   fi
   _gh_log "pip install ${GATEHOUSE_PIP_PACKAGES[*]}"
   "${GATEHOUSE_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \

@@ -49,7 +49,10 @@ impl ApiKeyPrefix {
         if value.is_empty() || value.len() > 16 {
             return Err("must be 1 to 16 characters");
         }
-        if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             return Err("may contain only letters, digits and _");
         }
         if "eyJ".starts_with(value) || value.starts_with("eyJ") {
@@ -199,7 +202,9 @@ pub fn generate_key_id() -> Result<String, RandomError> {
 /// Checks the format and checksum of a presented key. Cheap and local: a failure here means no store
 /// read happens.
 pub fn check_format(api_key: &str, prefix: &ApiKeyPrefix) -> Result<(), KeyFormatError> {
-    let body = api_key.strip_prefix(prefix.as_str()).ok_or(KeyFormatError::Prefix)?;
+    let body = api_key
+        .strip_prefix(prefix.as_str())
+        .ok_or(KeyFormatError::Prefix)?;
     if body.len() < RANDOM_LEN + CHECKSUM_LEN || body.len() > MAX_RANDOM_LEN + CHECKSUM_LEN {
         return Err(KeyFormatError::Length);
     }
@@ -303,7 +308,11 @@ mod tests {
             let mut bytes = text.clone().into_bytes();
             bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
             let altered = String::from_utf8(bytes).unwrap();
-            assert_eq!(check_format(&altered, &prefix()), Err(KeyFormatError::Checksum), "position {i}");
+            assert_eq!(
+                check_format(&altered, &prefix()),
+                Err(KeyFormatError::Checksum),
+                "position {i}"
+            );
         }
     }
 
@@ -355,7 +364,10 @@ mod tests {
         let key = [0xaau8; 131];
         let pepper = Pepper::new(&key).unwrap();
         let hash = pepper.hash("Test Using Larger Than Block-Size Key - Hash Key First");
-        assert_eq!(hash.to_hex(), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+        assert_eq!(
+            hash.to_hex(),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 
     #[test]

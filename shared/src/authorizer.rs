@@ -75,7 +75,10 @@ pub struct Authorizer<S> {
 
 impl<S> std::fmt::Debug for Authorizer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authorizer").field("prefix", &self.prefix).field("verifier", &self.verifier).finish()
+        f.debug_struct("Authorizer")
+            .field("prefix", &self.prefix)
+            .field("verifier", &self.verifier)
+            .finish()
     }
 }
 
@@ -122,20 +125,35 @@ impl Authorizer<DynamoStore> {
             PepperSource::Inline(secret) => secret.clone(),
         };
         let pepper = Pepper::new(pepper_text.expose().as_bytes()).map_err(|problem| {
-            crate::config::ConfigError { var: "API_KEY_PEPPER_SECRET_ID", problem: format!("secret {problem}") }
+            crate::config::ConfigError {
+                var: "API_KEY_PEPPER_SECRET_ID",
+                problem: format!("secret {problem}"),
+            }
         })?;
         let source = match &config.clerk.keys {
             ClerkKeyConfig::Pem(pem) => {
-                KeySource::from_pem(pem).map_err(|p| crate::config::ConfigError { var: "CLERK_JWT_KEY", problem: p.into() })?
+                KeySource::from_pem(pem).map_err(|p| crate::config::ConfigError {
+                    var: "CLERK_JWT_KEY",
+                    problem: p.into(),
+                })?
             }
-            ClerkKeyConfig::BackendApi { secret_id, api_url } => {
-                KeySource::Jwks { url: format!("{api_url}/v1/jwks"), bearer: Some(read_secret(secret_id).await?) }
-            }
-            ClerkKeyConfig::JwksUrl(url) => KeySource::Jwks { url: url.clone(), bearer: None },
+            ClerkKeyConfig::BackendApi { secret_id, api_url } => KeySource::Jwks {
+                url: format!("{api_url}/v1/jwks"),
+                bearer: Some(read_secret(secret_id).await?),
+            },
+            ClerkKeyConfig::JwksUrl(url) => KeySource::Jwks {
+                url: url.clone(),
+                bearer: None,
+            },
         };
         let http = http_client(options)?;
-        let keys = Arc::new(IssuerKeys::new(config.clerk.issuer.clone(), source, http, options));
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name);
+        let keys = Arc::new(IssuerKeys::new(
+            config.clerk.issuer.clone(),
+            source,
+            http,
+            options,
+        ));
+        let store = DynamoStore::new(dynamodb_client(sdk), config.table_name);
         Ok(Authorizer::from_parts(Parts {
             prefix: config.api_key_prefix,
             pepper,
@@ -150,6 +168,21 @@ impl Authorizer<DynamoStore> {
             clock: Arc::new(SystemClock),
         }))
     }
+}
+
+/// The DynamoDB client for the authorizer: the SDK's defaults plus explicit time bounds, so an
+/// unreachable store becomes a function error in about three seconds instead of hanging until the
+/// Lambda timeout (each attempt is bounded; the standard retry policy still applies within the total).
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_millis(500))
+        .operation_attempt_timeout(std::time::Duration::from_millis(1500))
+        .operation_timeout(std::time::Duration::from_secs(3))
+        .build();
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(timeouts)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 /// The HTTP client for key fetches: rustls, bounded timeouts, no redirects to elsewhere.
@@ -167,7 +200,13 @@ impl<S: AuthStore> Authorizer<S> {
     /// Assembles an authorizer.
     pub fn from_parts(parts: Parts<S>) -> Self {
         let verifier = ClerkVerifier::new(parts.settings, parts.keys, Arc::clone(&parts.clock));
-        Authorizer { prefix: parts.prefix, pepper: parts.pepper, verifier, store: parts.store, clock: parts.clock }
+        Authorizer {
+            prefix: parts.prefix,
+            pepper: parts.pepper,
+            verifier,
+            store: parts.store,
+            clock: parts.clock,
+        }
     }
 
     /// The store.
@@ -182,7 +221,10 @@ impl<S: AuthStore> Authorizer<S> {
 
     /// Handles one REQUEST authorizer event: the policy to return, or an error that must become a
     /// function error. Logs one JSON line per decision.
-    pub async fn handle(&self, event: &ApiGatewayCustomAuthorizerRequestTypeRequest) -> Result<AuthorizerResponse, Unavailable> {
+    pub async fn handle(
+        &self,
+        event: &ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ) -> Result<AuthorizerResponse, Unavailable> {
         let started = Instant::now();
         let mut facts = DecisionFacts::default();
         let result = self.respond(event, &mut facts).await;
@@ -235,7 +277,11 @@ impl<S: AuthStore> Authorizer<S> {
     }
 
     /// Decides on an `Authorization` header value.
-    pub async fn decide(&self, authorization: Option<&str>, facts: &mut DecisionFacts) -> Result<Decision, Unavailable> {
+    pub async fn decide(
+        &self,
+        authorization: Option<&str>,
+        facts: &mut DecisionFacts,
+    ) -> Result<Decision, Unavailable> {
         let token = match bearer::bearer_token(authorization) {
             Ok(token) => token,
             Err(rejection) => return Ok(Decision::Deny(rejection)),
@@ -252,7 +298,11 @@ impl<S: AuthStore> Authorizer<S> {
         }
     }
 
-    async fn decide_api_key(&self, key: &str, facts: &mut DecisionFacts) -> Result<Decision, Unavailable> {
+    async fn decide_api_key(
+        &self,
+        key: &str,
+        facts: &mut DecisionFacts,
+    ) -> Result<Decision, Unavailable> {
         if let Err(problem) = apikey::check_format(key, &self.prefix) {
             facts.reason = Some(match problem {
                 apikey::KeyFormatError::Checksum => "checksum",
@@ -293,7 +343,11 @@ impl<S: AuthStore> Authorizer<S> {
         })
     }
 
-    async fn decide_session(&self, jwt: &str, facts: &mut DecisionFacts) -> Result<Decision, Unavailable> {
+    async fn decide_session(
+        &self,
+        jwt: &str,
+        facts: &mut DecisionFacts,
+    ) -> Result<Decision, Unavailable> {
         let verified = match self.verifier.verify(jwt).await {
             Ok(verified) => verified,
             Err((error, kid)) => {
@@ -349,13 +403,19 @@ impl<S: AuthStore> Authorizer<S> {
 /// The single `Authorization` value of a request, or the rejection for its absence or ambiguity.
 /// REST API events carry both `headers` and `multiValueHeaders`; more than one value is malformed,
 /// as is a value that is not visible ASCII.
-pub fn authorization_header<'a>(headers: &'a HeaderMap, multi: &'a HeaderMap) -> Result<Option<&'a str>, Rejection> {
+pub fn authorization_header<'a>(
+    headers: &'a HeaderMap,
+    multi: &'a HeaderMap,
+) -> Result<Option<&'a str>, Rejection> {
     let name = http::header::AUTHORIZATION;
     if headers.get_all(&name).iter().count() > 1 || multi.get_all(&name).iter().count() > 1 {
         return Err(Rejection::MalformedAuthorization);
     }
     match headers.get(&name).or_else(|| multi.get(&name)) {
         None => Ok(None),
-        Some(value) => value.to_str().map(Some).map_err(|_| Rejection::MalformedAuthorization),
+        Some(value) => value
+            .to_str()
+            .map(Some)
+            .map_err(|_| Rejection::MalformedAuthorization),
     }
 }

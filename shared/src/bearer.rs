@@ -71,14 +71,20 @@ mod tests {
     fn missing_and_blank_headers_are_missing() {
         assert_eq!(bearer_token(None), Err(Rejection::MissingAuthorization));
         assert_eq!(bearer_token(Some("")), Err(Rejection::MissingAuthorization));
-        assert_eq!(bearer_token(Some("   ")), Err(Rejection::MissingAuthorization));
+        assert_eq!(
+            bearer_token(Some("   ")),
+            Err(Rejection::MissingAuthorization)
+        );
     }
 
     #[test]
     fn bearer_without_token_is_empty() {
         assert_eq!(bearer_token(Some("Bearer")), Err(Rejection::EmptyToken));
         assert_eq!(bearer_token(Some("Bearer ")), Err(Rejection::EmptyToken));
-        assert_eq!(bearer_token(Some("bearer     ")), Err(Rejection::EmptyToken));
+        assert_eq!(
+            bearer_token(Some("bearer     ")),
+            Err(Rejection::EmptyToken)
+        );
     }
 
     #[test]
@@ -93,7 +99,11 @@ mod tests {
             "Bearer tök",
             "abc.def.ghi",
         ] {
-            assert_eq!(bearer_token(Some(value)), Err(Rejection::MalformedAuthorization), "{value:?}");
+            assert_eq!(
+                bearer_token(Some(value)),
+                Err(Rejection::MalformedAuthorization),
+                "{value:?}"
+            );
         }
     }
 

@@ -17,7 +17,10 @@ pub struct ConfigError {
 }
 
 fn invalid(var: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { var, problem: problem.into() }
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
 }
 
 /// Where the API key pepper comes from.
@@ -84,7 +87,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     /// The trimmed value, `None` when unset or empty.
     pub fn get(&self, var: &str) -> Option<String> {
-        (self.0)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 
     fn required(&self, var: &'static str) -> Result<String, ConfigError> {
@@ -99,7 +104,9 @@ pub fn process_env() -> Env<impl Fn(&str) -> Option<String>> {
 
 /// Accepts `https://…`, and `http://…` only for loopback hosts (local development and tests).
 pub fn parse_url(var: &'static str, value: &str) -> Result<String, ConfigError> {
-    let (scheme, rest) = value.split_once("://").ok_or_else(|| invalid(var, "must be an https:// URL"))?;
+    let (scheme, rest) = value
+        .split_once("://")
+        .ok_or_else(|| invalid(var, "must be an https:// URL"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = match authority.rsplit_once(':') {
         Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
@@ -110,14 +117,20 @@ pub fn parse_url(var: &'static str, value: &str) -> Result<String, ConfigError> 
         }
         _ => authority,
     };
-    if host.is_empty() || authority.contains('@') || value.bytes().any(|b| b.is_ascii_whitespace()) {
+    if host.is_empty() || authority.contains('@') || value.bytes().any(|b| b.is_ascii_whitespace())
+    {
         return Err(invalid(var, "must be an https:// URL with a host"));
     }
     let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
     match scheme {
         "https" => {}
         "http" if loopback => {}
-        _ => return Err(invalid(var, "must be an https:// URL (http:// only for localhost)")),
+        _ => {
+            return Err(invalid(
+                var,
+                "must be an https:// URL (http:// only for localhost)",
+            ));
+        }
     }
     Ok(value.trim_end_matches('/').to_owned())
 }
@@ -150,7 +163,11 @@ impl ClerkConfig {
             }
         };
         let authorized_parties = env.get("CLERK_AUTHORIZED_PARTIES").map(|list| {
-            list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect::<Vec<_>>()
+            list.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
         });
         let authorized_parties = authorized_parties.filter(|parties| !parties.is_empty());
         let clock_skew_secs = match env.get("CLERK_CLOCK_SKEW_SECS") {
@@ -159,10 +176,24 @@ impl ClerkConfig {
                 .parse::<u32>()
                 .ok()
                 .filter(|s| *s <= 300)
-                .ok_or_else(|| invalid("CLERK_CLOCK_SKEW_SECS", "must be a whole number of seconds from 0 to 300"))?,
+                .ok_or_else(|| {
+                    invalid(
+                        "CLERK_CLOCK_SKEW_SECS",
+                        "must be a whole number of seconds from 0 to 300",
+                    )
+                })?,
         };
-        let allow_pending_sessions = parse_bool("CLERK_ALLOW_PENDING_SESSIONS", env.get("CLERK_ALLOW_PENDING_SESSIONS"))?;
-        Ok(ClerkConfig { issuer, keys, authorized_parties, clock_skew_secs, allow_pending_sessions })
+        let allow_pending_sessions = parse_bool(
+            "CLERK_ALLOW_PENDING_SESSIONS",
+            env.get("CLERK_ALLOW_PENDING_SESSIONS"),
+        )?;
+        Ok(ClerkConfig {
+            issuer,
+            keys,
+            authorized_parties,
+            clock_skew_secs,
+            allow_pending_sessions,
+        })
     }
 }
 
@@ -176,21 +207,35 @@ impl AuthorizerConfig {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let table_name = env.required("TABLE_NAME")?;
         let api_key_prefix = match env.get("API_KEY_PREFIX") {
-            Some(prefix) => ApiKeyPrefix::parse(&prefix).map_err(|p| invalid("API_KEY_PREFIX", p))?,
+            Some(prefix) => {
+                ApiKeyPrefix::parse(&prefix).map_err(|p| invalid("API_KEY_PREFIX", p))?
+            }
             None => ApiKeyPrefix::default_prefix(),
         };
-        let pepper = match (env.get("API_KEY_PEPPER_SECRET_ID"), env.get("API_KEY_PEPPER")) {
+        let pepper = match (
+            env.get("API_KEY_PEPPER_SECRET_ID"),
+            env.get("API_KEY_PEPPER"),
+        ) {
             (Some(id), _) => PepperSource::SecretId(id),
             (None, Some(inline)) => {
-                crate::apikey::Pepper::new(inline.as_bytes()).map_err(|p| invalid("API_KEY_PEPPER", p))?;
+                crate::apikey::Pepper::new(inline.as_bytes())
+                    .map_err(|p| invalid("API_KEY_PEPPER", p))?;
                 PepperSource::Inline(SecretString::new(inline))
             }
             (None, None) => {
-                return Err(invalid("API_KEY_PEPPER_SECRET_ID", "is required (or API_KEY_PEPPER for local use)"));
+                return Err(invalid(
+                    "API_KEY_PEPPER_SECRET_ID",
+                    "is required (or API_KEY_PEPPER for local use)",
+                ));
             }
         };
         let clerk = ClerkConfig::from_env(env)?;
-        Ok(AuthorizerConfig { table_name, api_key_prefix, pepper, clerk })
+        Ok(AuthorizerConfig {
+            table_name,
+            api_key_prefix,
+            pepper,
+            clerk,
+        })
     }
 }
 
@@ -200,7 +245,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Env::new(move |var: &str| map.get(var).cloned())
     }
 
@@ -216,7 +264,10 @@ mod tests {
         assert_eq!(config.table_name, "gatehouse");
         assert_eq!(config.api_key_prefix.as_str(), "sf_");
         assert_eq!(config.clerk.issuer, "https://clerk.example.com");
-        assert_eq!(config.clerk.keys, ClerkKeyConfig::JwksUrl("https://clerk.example.com/.well-known/jwks.json".into()));
+        assert_eq!(
+            config.clerk.keys,
+            ClerkKeyConfig::JwksUrl("https://clerk.example.com/.well-known/jwks.json".into())
+        );
         assert_eq!(config.clerk.clock_skew_secs, 5);
         assert_eq!(config.clerk.authorized_parties, None);
         assert!(!config.clerk.allow_pending_sessions);
@@ -228,12 +279,18 @@ mod tests {
         let mut vars = BASE.to_vec();
         vars.push(("CLERK_JWKS_URL", "https://jwks.example.com/keys"));
         let config = AuthorizerConfig::from_env(&env(&vars)).unwrap();
-        assert_eq!(config.clerk.keys, ClerkKeyConfig::JwksUrl("https://jwks.example.com/keys".into()));
+        assert_eq!(
+            config.clerk.keys,
+            ClerkKeyConfig::JwksUrl("https://jwks.example.com/keys".into())
+        );
         vars.push(("CLERK_SECRET_KEY_SECRET_ID", "clerk-secret"));
         let config = AuthorizerConfig::from_env(&env(&vars)).unwrap();
         assert_eq!(
             config.clerk.keys,
-            ClerkKeyConfig::BackendApi { secret_id: "clerk-secret".into(), api_url: "https://api.clerk.com".into() }
+            ClerkKeyConfig::BackendApi {
+                secret_id: "clerk-secret".into(),
+                api_url: "https://api.clerk.com".into()
+            }
         );
     }
 
@@ -243,14 +300,38 @@ mod tests {
         type Case<'a> = (Option<&'a str>, Option<(&'a str, &'a str)>, &'a str);
         let cases: [Case; 11] = [
             (Some("TABLE_NAME"), None, "TABLE_NAME"),
-            (Some("API_KEY_PEPPER_SECRET_ID"), None, "API_KEY_PEPPER_SECRET_ID"),
+            (
+                Some("API_KEY_PEPPER_SECRET_ID"),
+                None,
+                "API_KEY_PEPPER_SECRET_ID",
+            ),
             (Some("CLERK_ISSUER"), None, "CLERK_ISSUER"),
-            (None, Some(("CLERK_ISSUER", "http://clerk.example.com")), "CLERK_ISSUER"),
-            (None, Some(("CLERK_ISSUER", "clerk.example.com")), "CLERK_ISSUER"),
+            (
+                None,
+                Some(("CLERK_ISSUER", "http://clerk.example.com")),
+                "CLERK_ISSUER",
+            ),
+            (
+                None,
+                Some(("CLERK_ISSUER", "clerk.example.com")),
+                "CLERK_ISSUER",
+            ),
             (None, Some(("API_KEY_PREFIX", "eyJ")), "API_KEY_PREFIX"),
-            (None, Some(("CLERK_CLOCK_SKEW_SECS", "-1")), "CLERK_CLOCK_SKEW_SECS"),
-            (None, Some(("CLERK_CLOCK_SKEW_SECS", "5000")), "CLERK_CLOCK_SKEW_SECS"),
-            (None, Some(("CLERK_ALLOW_PENDING_SESSIONS", "yes")), "CLERK_ALLOW_PENDING_SESSIONS"),
+            (
+                None,
+                Some(("CLERK_CLOCK_SKEW_SECS", "-1")),
+                "CLERK_CLOCK_SKEW_SECS",
+            ),
+            (
+                None,
+                Some(("CLERK_CLOCK_SKEW_SECS", "5000")),
+                "CLERK_CLOCK_SKEW_SECS",
+            ),
+            (
+                None,
+                Some(("CLERK_ALLOW_PENDING_SESSIONS", "yes")),
+                "CLERK_ALLOW_PENDING_SESSIONS",
+            ),
             (None, Some(("CLERK_JWT_KEY", "not a pem")), "CLERK_JWT_KEY"),
             (None, Some(("CLERK_JWKS_URL", "ftp://x")), "CLERK_JWKS_URL"),
         ];
@@ -275,13 +356,19 @@ mod tests {
             ("TABLE_NAME", "t"),
             ("API_KEY_PEPPER", "local-dev-pepper-0123456789"),
             ("CLERK_ISSUER", "http://127.0.0.1:3000"),
-            ("CLERK_AUTHORIZED_PARTIES", " https://a.example , ,https://b.example"),
+            (
+                "CLERK_AUTHORIZED_PARTIES",
+                " https://a.example , ,https://b.example",
+            ),
             ("CLERK_ALLOW_PENDING_SESSIONS", "TRUE"),
             ("CLERK_CLOCK_SKEW_SECS", ""),
         ]))
         .unwrap();
         assert!(matches!(config.pepper, PepperSource::Inline(_)));
-        assert_eq!(config.clerk.authorized_parties, Some(vec!["https://a.example".into(), "https://b.example".into()]));
+        assert_eq!(
+            config.clerk.authorized_parties,
+            Some(vec!["https://a.example".into(), "https://b.example".into()])
+        );
         assert!(config.clerk.allow_pending_sessions);
         assert_eq!(config.clerk.clock_skew_secs, 5);
         let short = AuthorizerConfig::from_env(&env(&[

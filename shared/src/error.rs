@@ -102,12 +102,21 @@ mod tests {
 
     #[test]
     fn codes_and_messages_match_the_contract() {
-        let table: Vec<(&str, &str)> = Rejection::ALL.iter().map(|r| (r.code(), r.message())).collect();
+        let table: Vec<(&str, &str)> = Rejection::ALL
+            .iter()
+            .map(|r| (r.code(), r.message()))
+            .collect();
         assert_eq!(
             table,
             vec![
-                ("missing_authorization", "missing or malformed Authorization header"),
-                ("malformed_authorization", "missing or malformed Authorization header"),
+                (
+                    "missing_authorization",
+                    "missing or malformed Authorization header"
+                ),
+                (
+                    "malformed_authorization",
+                    "missing or malformed Authorization header"
+                ),
                 ("empty_token", "empty bearer token"),
                 ("invalid_api_key", "invalid api key"),
                 ("token_expired", "invalid token: expired"),

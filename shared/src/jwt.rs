@@ -16,8 +16,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::clock::Clock;
 use crate::error::Rejection;
@@ -189,14 +189,20 @@ pub struct ClerkVerifier {
 
 impl fmt::Debug for ClerkVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClerkVerifier").field("settings", &self.settings).finish()
+        f.debug_struct("ClerkVerifier")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
 impl ClerkVerifier {
     /// A verifier for `settings.issuer` using `keys` and `clock`.
     pub fn new(settings: VerifierSettings, keys: Arc<IssuerKeys>, clock: Arc<dyn Clock>) -> Self {
-        Self { settings, keys, clock }
+        Self {
+            settings,
+            keys,
+            clock,
+        }
     }
 
     /// The key cache (shared with whoever wants to prefetch or inspect it).
@@ -211,11 +217,18 @@ impl ClerkVerifier {
         let kid = header.kid;
         let key = match self.keys.key(&kid).await {
             Ok(key) => key,
-            Err(KeyLookupError::UnknownKid) => return Err((InvalidReason::UnknownKid.into(), Some(kid))),
+            Err(KeyLookupError::UnknownKid) => {
+                return Err((InvalidReason::UnknownKid.into(), Some(kid)));
+            }
             Err(KeyLookupError::Unavailable(e)) => return Err((e.into(), Some(kid))),
         };
-        let signature_ok = jsonwebtoken::crypto::verify(parts.signature, parts.signed.as_bytes(), &key, Algorithm::RS256)
-            .unwrap_or(false);
+        let signature_ok = jsonwebtoken::crypto::verify(
+            parts.signature,
+            parts.signed.as_bytes(),
+            &key,
+            Algorithm::RS256,
+        )
+        .unwrap_or(false);
         if !signature_ok {
             return Err((InvalidReason::BadSignature.into(), Some(kid)));
         }
@@ -226,16 +239,26 @@ impl ClerkVerifier {
     }
 
     fn check_claims(&self, payload_b64: &str) -> Result<SessionClaims, InvalidReason> {
-        let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| InvalidReason::Malformed)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| InvalidReason::Malformed)?;
         let raw: RawClaims = serde_json::from_slice(&payload).map_err(|e| {
-            if e.to_string().starts_with(DUPLICATE) { InvalidReason::DuplicateMember } else { InvalidReason::BadClaims }
+            if e.to_string().starts_with(DUPLICATE) {
+                InvalidReason::DuplicateMember
+            } else {
+                InvalidReason::BadClaims
+            }
         })?;
         let s = &self.settings;
         if raw.iss.as_deref() != Some(s.issuer.as_str()) {
             return Err(InvalidReason::WrongIssuer);
         }
         let sub = match raw.sub {
-            Some(sub) if !sub.is_empty() && sub.len() <= 128 && crate::principal::is_valid_id(&sub) => sub,
+            Some(sub)
+                if !sub.is_empty() && sub.len() <= 128 && crate::principal::is_valid_id(&sub) =>
+            {
+                sub
+            }
             _ => return Err(InvalidReason::BadSubject),
         };
         let now = self.clock.now_unix();
@@ -251,7 +274,10 @@ impl ClerkVerifier {
             return Err(InvalidReason::IssuedInFuture);
         }
         if let Some(parties) = &s.authorized_parties {
-            let azp = raw.azp.as_deref().ok_or(InvalidReason::MissingAuthorizedParty)?;
+            let azp = raw
+                .azp
+                .as_deref()
+                .ok_or(InvalidReason::MissingAuthorizedParty)?;
             if !parties.iter().any(|p| p == azp) {
                 return Err(InvalidReason::UnauthorizedParty);
             }
@@ -292,17 +318,31 @@ fn split(token: &str) -> Result<Parts<'_>, InvalidReason> {
         return Err(InvalidReason::TooLarge);
     }
     let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (segments.next(), segments.next(), segments.next(), segments.next())
-    else {
+    let (Some(header), Some(payload), Some(signature), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
         return Err(InvalidReason::Malformed);
     };
-    let b64url = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let b64url = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     if !(b64url(header) && b64url(payload) && b64url(signature)) {
         return Err(InvalidReason::Malformed);
     }
-    let signed = token.get(..header.len() + 1 + payload.len()).ok_or(InvalidReason::Malformed)?;
-    Ok(Parts { header, payload, signature, signed })
+    let signed = token
+        .get(..header.len() + 1 + payload.len())
+        .ok_or(InvalidReason::Malformed)?;
+    Ok(Parts {
+        header,
+        payload,
+        signature,
+        signed,
+    })
 }
 
 struct Header {
@@ -310,9 +350,15 @@ struct Header {
 }
 
 fn parse_header(segment: &str) -> Result<Header, InvalidReason> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| InvalidReason::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| InvalidReason::Malformed)?;
     let raw: RawHeader = serde_json::from_slice(&bytes).map_err(|e| {
-        if e.to_string().starts_with(DUPLICATE) { InvalidReason::DuplicateMember } else { InvalidReason::BadHeader }
+        if e.to_string().starts_with(DUPLICATE) {
+            InvalidReason::DuplicateMember
+        } else {
+            InvalidReason::BadHeader
+        }
     })?;
     if raw.alg.as_deref() != Some("RS256") {
         return Err(InvalidReason::UnsupportedAlgorithm);
@@ -323,14 +369,20 @@ fn parse_header(segment: &str) -> Result<Header, InvalidReason> {
     if raw.crit {
         return Err(InvalidReason::CriticalHeader);
     }
-    if raw.cat.as_deref().is_some_and(|cat| cat != SESSION_CATEGORY && cat != IGNORED_CATEGORY) {
+    if raw
+        .cat
+        .as_deref()
+        .is_some_and(|cat| cat != SESSION_CATEGORY && cat != IGNORED_CATEGORY)
+    {
         return Err(InvalidReason::NotSessionCategory);
     }
     match raw.kid {
         Some(kid)
             if !kid.is_empty()
                 && kid.len() <= MAX_KID_LEN
-                && kid.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                && kid
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
                 && !kid.contains("..") =>
         {
             Ok(Header { kid })
@@ -389,7 +441,9 @@ impl<'de> Deserialize<'de> for NumericDate {
                 Ok(NumericDate(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
-                i64::try_from(v).map(NumericDate).map_err(|_| E::custom("NumericDate out of range"))
+                i64::try_from(v)
+                    .map(NumericDate)
+                    .map_err(|_| E::custom("NumericDate out of range"))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
                 if v.is_finite() && (0.0..9.0e15).contains(&v) {
@@ -413,7 +467,11 @@ impl Seen {
     }
 
     fn first<E: de::Error>(&mut self, key: &str) -> Result<(), E> {
-        if self.0.insert(key.to_owned()) { Ok(()) } else { Err(E::custom(DUPLICATE)) }
+        if self.0.insert(key.to_owned()) {
+            Ok(())
+        } else {
+            Err(E::custom(DUPLICATE))
+        }
     }
 }
 
@@ -505,7 +563,10 @@ mod tests {
         assert_eq!(split("a..c").err(), Some(InvalidReason::Malformed));
         assert_eq!(split("a.b=.c").err(), Some(InvalidReason::Malformed));
         assert_eq!(split("a.b+.c").err(), Some(InvalidReason::Malformed));
-        assert_eq!(split(&"a".repeat(MAX_TOKEN_BYTES + 1)).err(), Some(InvalidReason::TooLarge));
+        assert_eq!(
+            split(&"a".repeat(MAX_TOKEN_BYTES + 1)).err(),
+            Some(InvalidReason::TooLarge)
+        );
         let parts = split("hh.pp.ss").unwrap();
         assert_eq!(parts.signed, "hh.pp");
     }
@@ -513,18 +574,51 @@ mod tests {
     #[test]
     fn header_rules() {
         let ok = |json: &str| parse_header(&b64(json)).map(|h| h.kid);
-        assert_eq!(ok(r#"{"alg":"RS256","kid":"ins_1","typ":"JWT"}"#), Ok("ins_1".into()));
-        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","cat":"cl_B7d4PD111AAA"}"#), Ok("k".into()));
-        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","cat":"cl_I7d4PD111III"}"#), Ok("k".into()));
-        assert_eq!(ok(r#"{"alg":"none","kid":"k"}"#).err(), Some(InvalidReason::UnsupportedAlgorithm));
-        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","typ":"at+jwt"}"#).err(), Some(InvalidReason::BadType));
-        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","crit":["exp"]}"#).err(), Some(InvalidReason::CriticalHeader));
-        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","cat":"cl_B7d4PD333AAA"}"#).err(), Some(InvalidReason::NotSessionCategory));
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"ins_1","typ":"JWT"}"#),
+            Ok("ins_1".into())
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","cat":"cl_B7d4PD111AAA"}"#),
+            Ok("k".into())
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","cat":"cl_I7d4PD111III"}"#),
+            Ok("k".into())
+        );
+        assert_eq!(
+            ok(r#"{"alg":"none","kid":"k"}"#).err(),
+            Some(InvalidReason::UnsupportedAlgorithm)
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","typ":"at+jwt"}"#).err(),
+            Some(InvalidReason::BadType)
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","crit":["exp"]}"#).err(),
+            Some(InvalidReason::CriticalHeader)
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","cat":"cl_B7d4PD333AAA"}"#).err(),
+            Some(InvalidReason::NotSessionCategory)
+        );
         assert_eq!(ok(r#"{"alg":"RS256"}"#).err(), Some(InvalidReason::BadKid));
-        assert_eq!(ok(r#"{"alg":"RS256","kid":"../../etc/passwd"}"#).err(), Some(InvalidReason::BadKid));
-        assert_eq!(ok(r#"{"alg":"RS256","kid":7}"#).err(), Some(InvalidReason::BadHeader));
-        assert_eq!(ok(r#"{"alg":"RS256","alg":"RS256","kid":"k"}"#).err(), Some(InvalidReason::DuplicateMember));
-        assert_eq!(ok(r#"{"alg":"RS256","kid":"k","x":1,"x":2}"#).err(), Some(InvalidReason::DuplicateMember));
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"../../etc/passwd"}"#).err(),
+            Some(InvalidReason::BadKid)
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":7}"#).err(),
+            Some(InvalidReason::BadHeader)
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","alg":"RS256","kid":"k"}"#).err(),
+            Some(InvalidReason::DuplicateMember)
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","x":1,"x":2}"#).err(),
+            Some(InvalidReason::DuplicateMember)
+        );
         assert_eq!(ok(r#"[1,2]"#).err(), Some(InvalidReason::BadHeader));
     }
 

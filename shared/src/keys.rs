@@ -90,7 +90,8 @@ impl KeySource {
     /// are accepted as newlines, since environment variables often carry keys on one line.
     pub fn from_pem(pem: &str) -> Result<Self, &'static str> {
         let normalized = pem.replace("\\n", "\n");
-        let key = DecodingKey::from_rsa_pem(normalized.trim().as_bytes()).map_err(|_| "is not an RSA public key in PEM form")?;
+        let key = DecodingKey::from_rsa_pem(normalized.trim().as_bytes())
+            .map_err(|_| "is not an RSA public key in PEM form")?;
         Ok(KeySource::Pem(Arc::new(key)))
     }
 }
@@ -147,13 +148,21 @@ pub struct IssuerKeys {
 
 impl fmt::Debug for IssuerKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IssuerKeys").field("issuer", &self.issuer).field("source", &self.source).finish()
+        f.debug_struct("IssuerKeys")
+            .field("issuer", &self.issuer)
+            .field("source", &self.source)
+            .finish()
     }
 }
 
 impl IssuerKeys {
     /// A cache for `issuer`'s keys from `source`. `http` is shared and built once per container.
-    pub fn new(issuer: impl Into<String>, source: KeySource, http: reqwest::Client, options: KeyCacheOptions) -> Self {
+    pub fn new(
+        issuer: impl Into<String>,
+        source: KeySource,
+        http: reqwest::Client,
+        options: KeyCacheOptions,
+    ) -> Self {
         Self {
             issuer: issuer.into(),
             source,
@@ -219,7 +228,8 @@ impl IssuerKeys {
                 None => KeyLookupError::UnknownKid,
             });
         }
-        self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fetched = self.fetch(url).await;
         let mut state = match self.state.write() {
             Ok(state) => state,
@@ -246,19 +256,33 @@ impl IssuerKeys {
     async fn fetch(&self, url: &str) -> Result<KeyMap, KeyFetchError> {
         let work = async {
             let mut request = self.http.get(url).header("accept", "application/json");
-            if let KeySource::Jwks { bearer: Some(secret), .. } = &self.source {
+            if let KeySource::Jwks {
+                bearer: Some(secret),
+                ..
+            } = &self.source
+            {
                 request = request.bearer_auth(secret.expose());
             }
-            let mut response = request.send().await.map_err(|e| KeyFetchError::Transport(transport_reason(&e)))?;
+            let mut response = request
+                .send()
+                .await
+                .map_err(|e| KeyFetchError::Transport(transport_reason(&e)))?;
             let status = response.status().as_u16();
             if status != 200 {
                 return Err(KeyFetchError::Status(status));
             }
-            if response.content_length().is_some_and(|len| len > self.options.max_body_bytes as u64) {
+            if response
+                .content_length()
+                .is_some_and(|len| len > self.options.max_body_bytes as u64)
+            {
                 return Err(KeyFetchError::TooLarge);
             }
             let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| KeyFetchError::Transport(transport_reason(&e)))? {
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| KeyFetchError::Transport(transport_reason(&e)))?
+            {
                 if body.len() + chunk.len() > self.options.max_body_bytes {
                     return Err(KeyFetchError::TooLarge);
                 }
@@ -302,14 +326,19 @@ struct RsaJwk<'a> {
 /// Parses a JWKS document, keeping RSA keys with a kid, `use` absent or `sig`, `alg` absent or
 /// `RS256`, and valid modulus and exponent. Anything else in the set is ignored.
 pub fn parse_jwks(body: &[u8]) -> Result<KeyMap, KeyFetchError> {
-    let jwks: Jwks = serde_json::from_slice(body).map_err(|e| KeyFetchError::Invalid(e.to_string()))?;
+    let jwks: Jwks =
+        serde_json::from_slice(body).map_err(|e| KeyFetchError::Invalid(e.to_string()))?;
     let mut keys = KeyMap::new();
     for value in &jwks.keys {
-        let Ok(jwk) = RsaJwk::deserialize(value) else { continue };
+        let Ok(jwk) = RsaJwk::deserialize(value) else {
+            continue;
+        };
         let usable = jwk.kty == "RSA"
             && jwk.use_.is_none_or(|u| u == "sig")
             && jwk.alg.is_none_or(|a| a == "RS256");
-        let (true, Some(kid), Some(n), Some(e)) = (usable, jwk.kid, jwk.n, jwk.e) else { continue };
+        let (true, Some(kid), Some(n), Some(e)) = (usable, jwk.kid, jwk.n, jwk.e) else {
+            continue;
+        };
         if kid.is_empty() || n.len() < 342 {
             // 342 base64url characters = 2048 bits; smaller RSA keys are not accepted.
             continue;
@@ -354,22 +383,37 @@ mod tests {
 
     #[test]
     fn jwks_without_usable_keys_is_an_error() {
-        assert!(matches!(parse_jwks(br#"{"keys": []}"#), Err(KeyFetchError::NoUsableKeys)));
-        assert!(matches!(parse_jwks(b"not json"), Err(KeyFetchError::Invalid(_))));
-        assert!(matches!(parse_jwks(br#"{"nokeys": 1}"#), Err(KeyFetchError::Invalid(_))));
+        assert!(matches!(
+            parse_jwks(br#"{"keys": []}"#),
+            Err(KeyFetchError::NoUsableKeys)
+        ));
+        assert!(matches!(
+            parse_jwks(b"not json"),
+            Err(KeyFetchError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_jwks(br#"{"nokeys": 1}"#),
+            Err(KeyFetchError::Invalid(_))
+        ));
     }
 
     #[test]
     fn secret_strings_are_redacted() {
         let secret = SecretString::new("sk_live_abc".into());
         assert_eq!(format!("{secret:?}"), "<redacted>");
-        let source = KeySource::Jwks { url: "https://api.clerk.com/v1/jwks".into(), bearer: Some(secret) };
+        let source = KeySource::Jwks {
+            url: "https://api.clerk.com/v1/jwks".into(),
+            bearer: Some(secret),
+        };
         assert!(!format!("{source:?}").contains("sk_live"));
     }
 
     #[test]
     fn bad_pem_is_rejected() {
-        assert!(KeySource::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
+        assert!(
+            KeySource::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+                .is_err()
+        );
         assert!(KeySource::from_pem("hello").is_err());
     }
 }

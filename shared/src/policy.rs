@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse};
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
+};
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 
 use crate::error::Rejection;
@@ -39,23 +41,42 @@ impl FromStr for MethodArn {
             return Err(MethodArnError);
         }
         let mut fields = arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("execute-api"), Some(region), Some(account), Some(path)) = (
+        let (
+            Some("arn"),
+            Some(partition),
+            Some("execute-api"),
+            Some(region),
+            Some(account),
+            Some(path),
+        ) = (
             fields.next(),
             fields.next(),
             fields.next(),
             fields.next(),
             fields.next(),
             fields.next(),
-        ) else {
+        )
+        else {
             return Err(MethodArnError);
         };
         let mut parts = path.splitn(4, '/');
-        let (Some(api_id), Some(stage), Some(method)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(api_id), Some(stage), Some(method)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(MethodArnError);
         };
         let resource = parts.next().unwrap_or_default();
-        let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !(plain(partition) && plain(region) && plain(account) && plain(api_id) && plain(stage) && plain(method)) {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !(plain(partition)
+            && plain(region)
+            && plain(account)
+            && plain(api_id)
+            && plain(stage)
+            && plain(method))
+        {
             return Err(MethodArnError);
         }
         Ok(MethodArn {
@@ -102,7 +123,12 @@ fn response(
 
 /// Allow the whole stage for `principal`, with its context.
 pub fn allow(principal: &Principal, arn: &MethodArn) -> AuthorizerResponse {
-    response(&principal.user_id, IamPolicyEffect::Allow, arn, principal.to_context())
+    response(
+        &principal.user_id,
+        IamPolicyEffect::Allow,
+        arn,
+        principal.to_context(),
+    )
 }
 
 /// Deny, with the rejection's `error` and `code` in the context for the `ACCESS_DENIED` response.
@@ -129,9 +155,17 @@ mod tests {
         assert_eq!(arn.stage, "prod");
         assert_eq!(arn.method, "GET");
         assert_eq!(arn.resource, "v1/me/keys");
-        assert_eq!(arn.stage_wildcard(), "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*");
-        let root: MethodArn = "arn:aws-cn:execute-api:cn-north-1:1:api/dev/GET/".parse().unwrap();
-        assert_eq!(root.stage_wildcard(), "arn:aws-cn:execute-api:cn-north-1:1:api/dev/*/*");
+        assert_eq!(
+            arn.stage_wildcard(),
+            "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"
+        );
+        let root: MethodArn = "arn:aws-cn:execute-api:cn-north-1:1:api/dev/GET/"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            root.stage_wildcard(),
+            "arn:aws-cn:execute-api:cn-north-1:1:api/dev/*/*"
+        );
     }
 
     #[test]
@@ -146,7 +180,11 @@ mod tests {
         ] {
             assert!(bad.parse::<MethodArn>().is_err(), "{bad}");
         }
-        assert!(format!("{ARN}{}", "/x".repeat(900)).parse::<MethodArn>().is_err());
+        assert!(
+            format!("{ARN}{}", "/x".repeat(900))
+                .parse::<MethodArn>()
+                .is_err()
+        );
     }
 
     #[test]
@@ -171,7 +209,13 @@ mod tests {
         assert_eq!(statement["Action"][0], "execute-api:Invoke");
         assert_eq!(statement["Resource"][0], arn.stage_wildcard());
         assert_eq!(allow["context"]["role"], "admin");
-        assert!(allow["context"].as_object().unwrap().values().all(|v| v.is_string()));
+        assert!(
+            allow["context"]
+                .as_object()
+                .unwrap()
+                .values()
+                .all(|v| v.is_string())
+        );
 
         let deny = serde_json::to_value(deny(Rejection::TokenExpired, &arn)).unwrap();
         assert_eq!(deny["principalId"], "anonymous");

@@ -80,11 +80,17 @@ pub struct Scopes {
 
 impl Scopes {
     /// Both scopes; what sessions and default keys get.
-    pub const ALL: Scopes = Scopes { read: true, write: true };
+    pub const ALL: Scopes = Scopes {
+        read: true,
+        write: true,
+    };
 
     /// Parses `read`, `write` items; unknown or empty items are errors.
     pub fn parse_list<'a>(items: impl IntoIterator<Item = &'a str>) -> Option<Self> {
-        let mut scopes = Scopes { read: false, write: false };
+        let mut scopes = Scopes {
+            read: false,
+            write: false,
+        };
         for item in items {
             match item {
                 "read" => scopes.read = true,
@@ -127,7 +133,11 @@ pub struct Memberships {
 /// Whether a string may be used as a record id: it travels in comma-separated context values and in
 /// store keys, so it is restricted to `[A-Za-z0-9_-]`, 1 to 128 characters.
 pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// An authenticated caller.
@@ -190,12 +200,24 @@ impl Principal {
         put(keys::ROLE, self.role.as_str().to_owned());
         put(keys::KEY_ID, self.key_id.clone().unwrap_or_default());
         put(keys::SCOPES, self.scopes.to_csv());
-        put(keys::SESSION_ID, self.session_id.clone().unwrap_or_default());
-        put(keys::ORGANIZATION_IDS, self.memberships.organization_ids.join(","));
+        put(
+            keys::SESSION_ID,
+            self.session_id.clone().unwrap_or_default(),
+        );
+        put(
+            keys::ORGANIZATION_IDS,
+            self.memberships.organization_ids.join(","),
+        );
         put(keys::COMPANY_IDS, self.memberships.company_ids.join(","));
         put(keys::LOCATION_IDS, self.memberships.location_ids.join(","));
-        put(keys::CLERK_ORG_ID, self.clerk_org_id.clone().unwrap_or_default());
-        put(keys::CLERK_ORG_ROLE, self.clerk_org_role.clone().unwrap_or_default());
+        put(
+            keys::CLERK_ORG_ID,
+            self.clerk_org_id.clone().unwrap_or_default(),
+        );
+        put(
+            keys::CLERK_ORG_ROLE,
+            self.clerk_org_role.clone().unwrap_or_default(),
+        );
         context
     }
 
@@ -223,7 +245,13 @@ impl Principal {
                 None | Some("") => Ok(Vec::new()),
                 Some(list) => list
                     .split(',')
-                    .map(|id| if is_valid_id(id) { Ok(id.to_owned()) } else { Err(ContextError::Invalid(key)) })
+                    .map(|id| {
+                        if is_valid_id(id) {
+                            Ok(id.to_owned())
+                        } else {
+                            Err(ContextError::Invalid(key))
+                        }
+                    })
                     .collect(),
             }
         };
@@ -235,8 +263,13 @@ impl Principal {
         };
         let role = Role::parse(required(keys::ROLE)?).ok_or(ContextError::Invalid(keys::ROLE))?;
         let scopes = match get(keys::SCOPES) {
-            None | Some("") => Scopes { read: false, write: false },
-            Some(list) => Scopes::parse_list(list.split(',')).ok_or(ContextError::Invalid(keys::SCOPES))?,
+            None | Some("") => Scopes {
+                read: false,
+                write: false,
+            },
+            Some(list) => {
+                Scopes::parse_list(list.split(',')).ok_or(ContextError::Invalid(keys::SCOPES))?
+            }
         };
         let key_id = optional(keys::KEY_ID);
         if auth_type == AuthType::ApiKey && key_id.is_none() {
@@ -271,7 +304,10 @@ mod tests {
             auth_type: AuthType::ApiKey,
             role: Role::Manager,
             key_id: Some("k_123".into()),
-            scopes: Scopes { read: true, write: false },
+            scopes: Scopes {
+                read: true,
+                write: false,
+            },
             session_id: None,
             memberships: Memberships {
                 organization_ids: vec!["org_1".into(), "org_2".into()],
@@ -285,8 +321,10 @@ mod tests {
 
     /// What the gateway does: context values become JSON strings, plus its own keys.
     fn as_gateway_delivers(context: &BTreeMap<String, String>) -> serde_json::Map<String, Value> {
-        let mut map: serde_json::Map<String, Value> =
-            context.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let mut map: serde_json::Map<String, Value> = context
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         map.insert("principalId".into(), json!("user_2abc"));
         map.insert("integrationLatency".into(), json!(12));
         map
@@ -309,7 +347,8 @@ mod tests {
             },
         ] {
             let delivered = as_gateway_delivers(&principal.to_context());
-            let decoded = Principal::from_context(delivered.iter().map(|(k, v)| (k.as_str(), v))).unwrap();
+            let decoded =
+                Principal::from_context(delivered.iter().map(|(k, v)| (k.as_str(), v))).unwrap();
             assert_eq!(decoded, principal);
         }
     }
@@ -344,11 +383,15 @@ mod tests {
             Err(ContextError::Missing("keyId"))
         );
         assert_eq!(
-            decode(json!({"authType": "session", "role": "admin", "userId": "u", "locationIds": "a,,b"})),
+            decode(
+                json!({"authType": "session", "role": "admin", "userId": "u", "locationIds": "a,,b"})
+            ),
             Err(ContextError::Invalid("locationIds"))
         );
         assert_eq!(
-            decode(json!({"authType": "session", "role": "admin", "userId": "u", "scopes": "read,admin"})),
+            decode(
+                json!({"authType": "session", "role": "admin", "userId": "u", "scopes": "read,admin"})
+            ),
             Err(ContextError::Invalid("scopes"))
         );
     }

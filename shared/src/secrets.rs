@@ -19,10 +19,15 @@ pub enum SecretError {
 
 /// The `SecretString` of secret `id` (name or ARN), trimmed of surrounding white space.
 pub async fn secret_string(client: &Client, id: &str) -> Result<SecretString, SecretError> {
-    let output = client.get_secret_value().secret_id(id).send().await.map_err(|e| SecretError::Unavailable {
-        id: id.to_owned(),
-        reason: DisplayErrorContext(&e).to_string(),
-    })?;
+    let output = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| SecretError::Unavailable {
+            id: id.to_owned(),
+            reason: DisplayErrorContext(&e).to_string(),
+        })?;
     match output.secret_string.map(|s| s.trim().to_owned()) {
         Some(value) if !value.is_empty() => Ok(SecretString::new(value)),
         _ => Err(SecretError::Empty { id: id.to_owned() }),

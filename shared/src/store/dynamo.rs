@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
 
 use super::{ApiKeyRecord, AuthStore, StoreError, UserRecord};
@@ -52,7 +52,10 @@ where
 impl DynamoStore {
     /// A store on `table` through `client` (built once per container).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// The table name.
@@ -107,7 +110,12 @@ impl DynamoStore {
     /// Creates the table (same schema as `template.yaml`) if it does not exist, and waits until it is
     /// active. Idempotent.
     pub async fn create_table_if_missing(&self) -> Result<(), StoreError> {
-        let exists = self.client.describe_table().table_name(&self.table).send().await;
+        let exists = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await;
         if exists.is_ok() {
             return Ok(());
         }
@@ -129,7 +137,11 @@ impl DynamoStore {
             .index_name(GSI1)
             .key_schema(key("gsi1pk", KeyType::Hash)?)
             .key_schema(key("gsi1sk", KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let created = self
@@ -147,13 +159,21 @@ impl DynamoStore {
             .send()
             .await;
         if let Err(error) = created {
-            let in_use = error.as_service_error().is_some_and(|e| e.is_resource_in_use_exception());
+            let in_use = error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception());
             if !in_use {
                 return Err(unavailable(error));
             }
         }
         for _ in 0..100 {
-            let described = self.client.describe_table().table_name(&self.table).send().await.map_err(unavailable)?;
+            let described = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(unavailable)?;
             let active = described
                 .table
                 .and_then(|t| t.table_status)
@@ -163,7 +183,10 @@ impl DynamoStore {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        Err(StoreError::Unavailable(format!("table {} did not become active", self.table)))
+        Err(StoreError::Unavailable(format!(
+            "table {} did not become active",
+            self.table
+        )))
     }
 }
 
@@ -214,7 +237,13 @@ pub fn api_key_item(record: &ApiKeyRecord) -> Item {
     }
     item.insert("tail".into(), s(&record.tail));
     item.insert("gsi1pk".into(), s(&user_pk(&record.user_id)));
-    item.insert("gsi1sk".into(), s(&format!("APIKEY#{:012}#{}", record.created_at, record.key_id)));
+    item.insert(
+        "gsi1sk".into(),
+        s(&format!(
+            "APIKEY#{:012}#{}",
+            record.created_at, record.key_id
+        )),
+    );
     item
 }
 
@@ -225,7 +254,10 @@ pub fn user_item(user: &UserRecord) -> Item {
     item.insert("sk".into(), s("PROFILE"));
     item.insert("userId".into(), s(&user.user_id));
     item.insert("role".into(), s(user.role.as_str()));
-    item.insert("organizationIds".into(), list(&user.memberships.organization_ids));
+    item.insert(
+        "organizationIds".into(),
+        list(&user.memberships.organization_ids),
+    );
     item.insert("companyIds".into(), list(&user.memberships.company_ids));
     item.insert("locationIds".into(), list(&user.memberships.location_ids));
     item.insert("suspended".into(), AttributeValue::Bool(user.suspended));
@@ -239,7 +271,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn corrupt(&self, problem: impl Into<String>) -> StoreError {
-        StoreError::Corrupt { key: self.key.to_owned(), problem: problem.into() }
+        StoreError::Corrupt {
+            key: self.key.to_owned(),
+            problem: problem.into(),
+        }
     }
 
     fn string(&self, name: &str) -> Result<String, StoreError> {
@@ -259,9 +294,10 @@ impl Reader<'_> {
     fn number(&self, name: &str) -> Result<Option<i64>, StoreError> {
         match self.item.get(name) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(AttributeValue::N(value)) => {
-                value.parse().map(Some).map_err(|_| self.corrupt(format!("{name} is not an integer")))
-            }
+            Some(AttributeValue::N(value)) => value
+                .parse()
+                .map(Some)
+                .map_err(|_| self.corrupt(format!("{name} is not an integer"))),
             _ => Err(self.corrupt(format!("{name} is not a number"))),
         }
     }
@@ -283,20 +319,28 @@ impl Reader<'_> {
 
     fn ids(&self, name: &str) -> Result<Vec<String>, StoreError> {
         let ids = self.strings(name)?;
-        if ids.iter().all(|id| is_valid_id(id)) { Ok(ids) } else { Err(self.corrupt(format!("{name} holds an invalid id"))) }
+        if ids.iter().all(|id| is_valid_id(id)) {
+            Ok(ids)
+        } else {
+            Err(self.corrupt(format!("{name} holds an invalid id")))
+        }
     }
 }
 
 /// Parses a key item.
 pub fn parse_api_key(item: &Item) -> Result<ApiKeyRecord, StoreError> {
-    let r = Reader { item, key: "APIKEY" };
+    let r = Reader {
+        item,
+        key: "APIKEY",
+    };
     let pk = r.string("pk")?;
     let key_hash = pk
         .strip_prefix("APIKEY#")
         .and_then(KeyHash::from_hex)
         .ok_or_else(|| r.corrupt("pk is not APIKEY#<hash>"))?;
     let scope_names = r.strings("scopes")?;
-    let scopes = Scopes::parse_list(scope_names.iter().map(String::as_str)).ok_or_else(|| r.corrupt("unknown scope"))?;
+    let scopes = Scopes::parse_list(scope_names.iter().map(String::as_str))
+        .ok_or_else(|| r.corrupt("unknown scope"))?;
     Ok(ApiKeyRecord {
         key_id: r.string("keyId")?,
         user_id: r.string("userId")?,
@@ -304,7 +348,9 @@ pub fn parse_api_key(item: &Item) -> Result<ApiKeyRecord, StoreError> {
         name: r.string("name")?,
         scopes,
         active: r.boolean("active")?,
-        created_at: r.number("createdAt")?.ok_or_else(|| r.corrupt("createdAt missing"))?,
+        created_at: r
+            .number("createdAt")?
+            .ok_or_else(|| r.corrupt("createdAt missing"))?,
         expires_at: r.number("expiresAt")?,
         tail: r.string("tail")?,
         last_used_at: r.number("lastUsedAt")?,
@@ -345,7 +391,10 @@ mod tests {
             user_id: "user_1".into(),
             key_hash: Pepper::new(b"0123456789abcdef").unwrap().hash("sf_x"),
             name: "ci".into(),
-            scopes: Scopes { read: true, write: false },
+            scopes: Scopes {
+                read: true,
+                write: false,
+            },
             active: true,
             created_at: 1_700_000_000,
             expires_at: Some(1_800_000_000),
@@ -359,7 +408,11 @@ mod tests {
         let item = api_key_item(&record());
         assert_eq!(parse_api_key(&item).unwrap(), record());
         assert_eq!(item["gsi1sk"], s("APIKEY#001700000000#k_1"));
-        assert!(!item.values().any(|v| matches!(v, AttributeValue::S(text) if text.starts_with("sf_"))));
+        assert!(
+            !item
+                .values()
+                .any(|v| matches!(v, AttributeValue::S(text) if text.starts_with("sf_")))
+        );
     }
 
     #[test]
@@ -367,7 +420,11 @@ mod tests {
         let user = UserRecord {
             user_id: "user_1".into(),
             role: Role::Manager,
-            memberships: Memberships { organization_ids: vec!["org_1".into()], company_ids: vec![], location_ids: vec!["l".into()] },
+            memberships: Memberships {
+                organization_ids: vec!["org_1".into()],
+                company_ids: vec![],
+                location_ids: vec!["l".into()],
+            },
             suspended: true,
         };
         assert_eq!(parse_user(&user_item(&user)).unwrap(), user);
@@ -377,7 +434,10 @@ mod tests {
     fn corrupt_items_are_errors() {
         let mut item = api_key_item(&record());
         item.insert("active".into(), s("yes"));
-        assert!(matches!(parse_api_key(&item), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            parse_api_key(&item),
+            Err(StoreError::Corrupt { .. })
+        ));
         let mut user = user_item(&UserRecord {
             user_id: "u".into(),
             role: Role::Admin,

@@ -2,8 +2,8 @@
 //! without I/O. Integration tests use DynamoDB Local instead.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{ApiKeyRecord, AuthStore, StoreError, UserRecord};
 use crate::apikey::KeyHash;
@@ -53,13 +53,19 @@ impl MemoryStore {
 impl AuthStore for MemoryStore {
     async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.check()?;
-        let keys = self.keys.read().map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        let keys = self
+            .keys
+            .read()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
         Ok(keys.get(&hash.to_hex()).cloned())
     }
 
     async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
         self.check()?;
-        let users = self.users.read().map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
+        let users = self
+            .users
+            .read()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
         Ok(users.get(user_id).cloned())
     }
 }

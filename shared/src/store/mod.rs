@@ -71,8 +71,14 @@ pub enum StoreError {
 /// The reads the authorizer needs.
 pub trait AuthStore: Send + Sync {
     /// The key record whose hash is `hash` (strongly consistent).
-    fn api_key_by_hash(&self, hash: &KeyHash) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+    fn api_key_by_hash(
+        &self,
+        hash: &KeyHash,
+    ) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
 
     /// The user record for a Clerk user id.
-    fn user(&self, user_id: &str) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    fn user(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
 }

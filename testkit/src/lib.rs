@@ -1,0 +1,14 @@
+//! Test support shared by every crate's tests (never a dependency of a Lambda binary): the dev-only RSA
+//! keys under `testdata/`, token minting with arbitrary headers and claims, a real HTTP JWKS server with
+//! failure modes and a fetch counter, and clients for the DynamoDB Local and moto servers that
+//! `scripts/test` starts on loopback ports.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+pub mod jwks_server;
+pub mod servers;
+pub mod tokens;
