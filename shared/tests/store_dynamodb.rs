@@ -523,41 +523,37 @@ async fn the_table_holds_no_plaintext_key() {
 #[tokio::test]
 async fn unreachable_store_is_unavailable() {
     let store = unreachable_store().await;
-    let error = store
-        .api_key_by_hash(&pepper().hash(&new_key()))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
-    let error = store.user("user_1").await.unwrap_err();
-    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
-    let error = store
-        .put_user(&user("user_1", Role::Admin, false))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
-    let error = store.create_table_if_missing().await.unwrap_err();
-    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    // Each call spends about two seconds in the SDK's default retries, so they run concurrently.
+    let hash = pepper().hash(&new_key());
+    let record = user("user_1", Role::Admin, false);
+    let (by_hash, user, put, create) = tokio::join!(
+        store.api_key_by_hash(&hash),
+        store.user("user_1"),
+        store.put_user(&record),
+        store.create_table_if_missing(),
+    );
+    assert!(matches!(by_hash, Err(StoreError::Unavailable(_))), "{by_hash:?}");
+    assert!(matches!(user, Err(StoreError::Unavailable(_))), "{user:?}");
+    assert!(matches!(put, Err(StoreError::Unavailable(_))), "{put:?}");
+    assert!(matches!(create, Err(StoreError::Unavailable(_))), "{create:?}");
 }
 
 #[tokio::test]
 async fn unreachable_store_never_allows() {
     let authorizer = authorizer(unreachable_store().await);
 
-    // A well-formed API key: the store must be asked, and it cannot answer.
-    let (result, facts) = decide(&authorizer, &new_key()).await;
-    assert!(
-        matches!(result, Err(Unavailable::Store(StoreError::Unavailable(_)))),
-        "{result:?}"
-    );
-    assert_eq!(facts.auth_type, Some(AuthType::ApiKey));
-
-    // A valid session token: the signature verifies (PEM source, no network), the user read fails.
-    let (result, facts) = decide(&authorizer, &dev_key().session_token("user_valid", NOW)).await;
-    assert!(
-        matches!(result, Err(Unavailable::Store(StoreError::Unavailable(_)))),
-        "{result:?}"
-    );
-    assert_eq!(facts.user_id.as_deref(), Some("user_valid"));
+    // A well-formed API key: the store must be asked, and it cannot answer. A valid session token: the
+    // signature verifies (PEM source, no network), then the user read fails. Concurrently, to share the
+    // SDK's retry delays.
+    let key = new_key();
+    let session = dev_key().session_token("user_valid", NOW);
+    let ((key_result, key_facts), (session_result, session_facts)) =
+        tokio::join!(decide(&authorizer, &key), decide(&authorizer, &session));
+    assert!(matches!(key_result, Err(Unavailable::Store(StoreError::Unavailable(_)))), "{key_result:?}");
+    assert_eq!(key_facts.auth_type, Some(AuthType::ApiKey));
+    assert!(matches!(session_result, Err(Unavailable::Store(StoreError::Unavailable(_)))), "{session_result:?}");
+    assert_eq!(session_facts.auth_type, Some(AuthType::Session));
+    assert_eq!(session_facts.user_id.as_deref(), Some("user_valid"));
 }
 
 #[tokio::test]
