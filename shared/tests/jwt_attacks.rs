@@ -1251,19 +1251,16 @@ async fn payload_with_a_lone_surrogate_in_sub_is_bad_claims() {
 }
 
 #[tokio::test]
-async fn deeply_nested_unknown_claim_neither_crashes_nor_confuses() {
+async fn deeply_nested_unknown_claim_neither_crashes_nor_changes_the_subject() {
     // 2,000 levels of nesting (well past serde_json's recursion limit of 128) inside a claim we skip.
     let nested = format!("{}{}", "[".repeat(2000), "]".repeat(2000));
     let payload = raw_claims(&format!(r#""sub":"{SUB}","x":{nested}"#));
     let token = key_a().mint_raw(&header().to_string(), &payload);
-    let verifier = pem_verifier();
-    match verifier.verify(&token).await {
-        Ok(verified) => assert_eq!(verified.claims.sub, SUB),
-        Err((VerifyError::Invalid(reason), _)) => {
-            assert_eq!(reason.rejection(), Rejection::InvalidToken)
-        }
-        Err((error, _)) => panic!("unexpected {error}"),
-    }
+    // serde_json skips ignored values iteratively, so this is simply a valid token.
+    assert_eq!(
+        assert_accepted(&pem_verifier(), &token).await.claims.sub,
+        SUB
+    );
 }
 
 #[tokio::test]
