@@ -254,17 +254,14 @@ impl ClerkVerifier {
             return Err(InvalidReason::WrongIssuer);
         }
         let sub = match raw.sub {
-            Some(sub)
-                if !sub.is_empty() && sub.len() <= 128 && crate::principal::is_valid_id(&sub) =>
-            {
-                sub
-            }
+            Some(serde_json::Value::String(sub)) if crate::principal::is_valid_id(&sub) => sub,
             _ => return Err(InvalidReason::BadSubject),
         };
         let now = self.clock.now_unix();
         let skew = i64::from(s.clock_skew_secs);
         let exp = raw.exp.ok_or(InvalidReason::MissingExpiry)?;
-        if now > exp.saturating_add(skew) {
+        // As Clerk's SDK and RFC 7519: the token is expired once now reaches exp (plus the skew).
+        if now >= exp.saturating_add(skew) {
             return Err(InvalidReason::Expired);
         }
         if raw.nbf.is_some_and(|nbf| nbf > now.saturating_add(skew)) {
@@ -407,7 +404,8 @@ struct RawHeader {
 #[derive(Default)]
 struct RawClaims {
     iss: Option<String>,
-    sub: Option<String>,
+    /// Any JSON value, so that a non-string `sub` is reported as a bad subject.
+    sub: Option<serde_json::Value>,
     exp: Option<i64>,
     nbf: Option<i64>,
     iat: Option<i64>,
@@ -420,10 +418,40 @@ struct RawClaims {
     org_role: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// Clerk v2's compact organization claim; only an object is accepted (no positional arrays), with
+/// duplicate members rejected like everywhere else.
+#[derive(Default)]
 struct OrgClaim {
     id: Option<String>,
     rol: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for OrgClaim {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OrgClaim;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an organization claim object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrgClaim, A::Error> {
+                let mut out = OrgClaim::default();
+                let mut seen = Seen::new();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    seen.first(&key)?;
+                    match key.as_ref() {
+                        "id" => out.id = Some(map.next_value()?),
+                        "rol" => out.rol = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
 }
 
 /// A JSON NumericDate: an integer, or a finite non-negative number truncated to whole seconds.

@@ -588,7 +588,7 @@ async fn non_canonical_base64_header_is_malformed() {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut h = header();
     let mut pad = String::new();
-    while b64(&h.to_string()).len() % 4 == 0 {
+    while b64(&h.to_string()).len().is_multiple_of(4) {
         pad.push('x');
         h["x"] = json!(pad);
     }
@@ -779,7 +779,6 @@ async fn sub_as_a_number_is_rejected_as_invalid_token() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: jwt.rs:469 deserializes `sub` as String, so a numeric sub fails JSON decoding and is logged as BadClaims (bad_claims), not BadSubject (bad_sub) as InvalidReason::BadSubject documents ('sub missing or malformed')"]
 async fn sub_as_a_number_is_bad_subject() {
     assert_rejected(
         &pem_verifier(),
@@ -1273,4 +1272,38 @@ async fn deeply_nested_sub_is_bad_claims() {
         InvalidReason::BadClaims,
     )
     .await;
+}
+
+#[tokio::test]
+async fn duplicate_member_inside_the_org_claim_is_a_duplicate_member() {
+    // Nested objects are parsed by serde's derive, which refuses repeated fields on its own terms.
+    let payload = raw_claims(&format!(
+        r#""sub":"{SUB}","o":{{"id":"org_1","rol":"member","rol":"admin"}}"#
+    ));
+    let token = key_a().mint_raw(&header().to_string(), &payload);
+    assert_rejected(&pem_verifier(), &token, InvalidReason::DuplicateMember).await;
+}
+
+#[tokio::test]
+async fn org_claim_of_the_wrong_shape_is_bad_claims() {
+    let verifier = pem_verifier();
+    for org in [
+        json!("org_1"),
+        Value::Null,
+        json!({"id": 1}),
+        json!({"id": "org_1", "rol": ["admin"]}),
+    ] {
+        assert_rejected(
+            &verifier,
+            &token_with(&claims_with("o", org)),
+            InvalidReason::BadClaims,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn org_claim_as_an_array_is_bad_claims() {
+    let token = token_with(&claims_with("o", json!(["org_1", "admin"])));
+    assert_rejected(&pem_verifier(), &token, InvalidReason::BadClaims).await;
 }

@@ -247,38 +247,39 @@ async fn failures_report_the_kid_only_once_the_header_was_read() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Time boundaries (rule: reject when now > exp + skew, nbf > now + skew, iat > now + skew)
+// Time boundaries (rule, as Clerk's SDK and RFC 7519: reject when now >= exp + skew, nbf > now + skew,
+// iat > now + skew)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn exp_exactly_at_now_minus_skew_is_accepted() {
-    // now == exp + skew is still accepted; one second later it is not.
+async fn exp_at_now_minus_skew_is_expired() {
+    // exp + skew must still be in the future; one second earlier than that boundary is accepted.
     let verifier = pem_verifier();
     let skew = i64::from(SKEW);
     assert_accepted(
         &verifier,
-        &token_with(&claims_with("exp", json!(NOW - skew))),
+        &token_with(&claims_with("exp", json!(NOW - skew + 1))),
     )
     .await;
     assert_rejected(
         &verifier,
-        &token_with(&claims_with("exp", json!(NOW - skew - 1))),
+        &token_with(&claims_with("exp", json!(NOW - skew))),
         InvalidReason::Expired,
     )
     .await;
 }
 
 #[tokio::test]
-async fn exp_equal_to_now_is_accepted_even_without_skew() {
-    // Inclusive: at skew 0 a token is still valid in the second named by its exp (RFC 7519 would reject).
+async fn exp_equal_to_now_is_expired_without_skew() {
+    // RFC 7519 4.1.4: the current time must be before exp.
     let verifier = pem_verifier_with(VerifierSettings {
         clock_skew_secs: 0,
         ..settings()
     });
-    assert_accepted(&verifier, &token_with(&claims_with("exp", json!(NOW)))).await;
+    assert_accepted(&verifier, &token_with(&claims_with("exp", json!(NOW + 1)))).await;
     assert_rejected(
         &verifier,
-        &token_with(&claims_with("exp", json!(NOW - 1))),
+        &token_with(&claims_with("exp", json!(NOW))),
         InvalidReason::Expired,
     )
     .await;
@@ -329,16 +330,16 @@ async fn float_numeric_dates_are_accepted_and_truncated() {
 
 #[tokio::test]
 async fn float_exp_is_truncated_before_the_expiry_check() {
-    // The fraction never extends a token: NOW - 5 + 0.9 truncates to NOW - 5 (exactly at the skew
-    // boundary, accepted); NOW - 6 + 0.9 truncates to NOW - 6 (expired).
+    // The fraction never extends a token: NOW - 4 + 0.9 truncates to NOW - 4 (one second inside the
+    // skew, accepted); NOW - 5 + 0.9 truncates to NOW - 5 (at the boundary, expired).
     let verifier = pem_verifier();
     let skew = i64::from(SKEW);
-    let at_boundary = token_with(&claims_with("exp", json!((NOW - skew) as f64 + 0.9)));
+    let inside = token_with(&claims_with("exp", json!((NOW - skew + 1) as f64 + 0.9)));
     assert_eq!(
-        assert_accepted(&verifier, &at_boundary).await.claims.exp,
-        NOW - skew
+        assert_accepted(&verifier, &inside).await.claims.exp,
+        NOW - skew + 1
     );
-    let past = token_with(&claims_with("exp", json!((NOW - skew - 1) as f64 + 0.9)));
+    let past = token_with(&claims_with("exp", json!((NOW - skew) as f64 + 0.9)));
     assert_rejected(&verifier, &past, InvalidReason::Expired).await;
 }
 

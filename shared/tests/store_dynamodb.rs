@@ -409,7 +409,7 @@ async fn gsi1_lists_a_users_keys_newest_first() {
         .put_api_key(&key_record(&new_key(), "user_someone_else"))
         .await
         .unwrap();
-    expected.sort_by(|a, b| b.0.cmp(&a.0));
+    expected.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
 
     let output = store
         .client()
@@ -532,10 +532,16 @@ async fn unreachable_store_is_unavailable() {
         store.put_user(&record),
         store.create_table_if_missing(),
     );
-    assert!(matches!(by_hash, Err(StoreError::Unavailable(_))), "{by_hash:?}");
+    assert!(
+        matches!(by_hash, Err(StoreError::Unavailable(_))),
+        "{by_hash:?}"
+    );
     assert!(matches!(user, Err(StoreError::Unavailable(_))), "{user:?}");
     assert!(matches!(put, Err(StoreError::Unavailable(_))), "{put:?}");
-    assert!(matches!(create, Err(StoreError::Unavailable(_))), "{create:?}");
+    assert!(
+        matches!(create, Err(StoreError::Unavailable(_))),
+        "{create:?}"
+    );
 }
 
 #[tokio::test]
@@ -549,9 +555,21 @@ async fn unreachable_store_never_allows() {
     let session = dev_key().session_token("user_valid", NOW);
     let ((key_result, key_facts), (session_result, session_facts)) =
         tokio::join!(decide(&authorizer, &key), decide(&authorizer, &session));
-    assert!(matches!(key_result, Err(Unavailable::Store(StoreError::Unavailable(_)))), "{key_result:?}");
+    assert!(
+        matches!(
+            key_result,
+            Err(Unavailable::Store(StoreError::Unavailable(_)))
+        ),
+        "{key_result:?}"
+    );
     assert_eq!(key_facts.auth_type, Some(AuthType::ApiKey));
-    assert!(matches!(session_result, Err(Unavailable::Store(StoreError::Unavailable(_)))), "{session_result:?}");
+    assert!(
+        matches!(
+            session_result,
+            Err(Unavailable::Store(StoreError::Unavailable(_)))
+        ),
+        "{session_result:?}"
+    );
     assert_eq!(session_facts.auth_type, Some(AuthType::Session));
     assert_eq!(session_facts.user_id.as_deref(), Some("user_valid"));
 }

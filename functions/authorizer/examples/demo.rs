@@ -21,13 +21,16 @@ fn events_dir() -> PathBuf {
 }
 
 fn load(name: &str) -> Result<ApiGatewayCustomAuthorizerRequestTypeRequest, Error> {
-    Ok(serde_json::from_str(&std::fs::read_to_string(events_dir().join(name))?)?)
+    Ok(serde_json::from_str(&std::fs::read_to_string(
+        events_dir().join(name),
+    )?)?)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     gatehouse::logging::init();
-    let env_json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(events_dir().join("env.json"))?)?;
+    let env_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join("env.json"))?)?;
     let mut vars: HashMap<String, String> = env_json["AuthorizerFunction"]
         .as_object()
         .ok_or("events/env.json has no AuthorizerFunction")?
@@ -47,7 +50,10 @@ async fn main() -> Result<(), Error> {
         .put_user(&UserRecord {
             user_id: "user_dev_admin".into(),
             role: Role::Admin,
-            memberships: Memberships { organization_ids: vec!["org_demo".into()], ..Memberships::default() },
+            memberships: Memberships {
+                organization_ids: vec!["org_demo".into()],
+                ..Memberships::default()
+            },
             suspended: false,
         })
         .await?;
@@ -59,7 +65,11 @@ async fn main() -> Result<(), Error> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or("sample API key event has no bearer")?
         .to_owned();
-    let pepper = Pepper::new(vars.get("API_KEY_PEPPER").ok_or("no API_KEY_PEPPER")?.as_bytes())?;
+    let pepper = Pepper::new(
+        vars.get("API_KEY_PEPPER")
+            .ok_or("no API_KEY_PEPPER")?
+            .as_bytes(),
+    )?;
     let record = ApiKeyRecord {
         key_id: "k_sample".into(),
         user_id: "user_dev_admin".into(),
@@ -82,20 +92,27 @@ async fn main() -> Result<(), Error> {
             .filter(|n| n.starts_with("authorizer-"))
             .collect();
         files.sort();
-        files.into_iter().map(|f| Ok((f.clone(), load(&f)?))).collect::<Result<_, Error>>()?
+        files
+            .into_iter()
+            .map(|f| Ok((f.clone(), load(&f)?)))
+            .collect::<Result<_, Error>>()?
     } else {
         headers
             .into_iter()
             .enumerate()
             .map(|(i, header)| {
                 let mut event = load("authorizer-missing-header.json")?;
-                event.headers.insert(http::header::AUTHORIZATION, header.parse()?);
+                event
+                    .headers
+                    .insert(http::header::AUTHORIZATION, header.parse()?);
                 Ok((format!("argument {}", i + 1), event))
             })
             .collect::<Result<_, Error>>()?
     };
     for (name, event) in cases {
-        match authorizer::function_handler(&authorizer, LambdaEvent::new(event, Context::default())).await {
+        match authorizer::function_handler(&authorizer, LambdaEvent::new(event, Context::default()))
+            .await
+        {
             Ok(response) => println!("{name}:\n{}\n", serde_json::to_string_pretty(&response)?),
             Err(error) => println!("{name}: function error (API Gateway answers 500): {error}\n"),
         }
