@@ -31,8 +31,9 @@ async fn main() -> Result<(), Error> {
     gatehouse::logging::init();
     let env_json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(events_dir().join("env.json"))?)?;
-    let mut vars: HashMap<String, String> = env_json["AuthorizerFunction"]
-        .as_object()
+    let mut vars: HashMap<String, String> = env_json
+        .get("AuthorizerFunction")
+        .and_then(serde_json::Value::as_object)
         .ok_or("events/env.json has no AuthorizerFunction")?
         .iter()
         .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
