@@ -426,34 +426,6 @@ struct OrgClaim {
     rol: Option<String>,
 }
 
-impl<'de> Deserialize<'de> for OrgClaim {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = OrgClaim;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an organization claim object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrgClaim, A::Error> {
-                let mut out = OrgClaim::default();
-                let mut seen = Seen::new();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    seen.first(&key)?;
-                    match key.as_ref() {
-                        "id" => out.id = Some(map.next_value()?),
-                        "rol" => out.rol = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(out)
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
-
 /// A JSON NumericDate: an integer, or a finite non-negative number truncated to whole seconds.
 struct NumericDate(i64);
 
@@ -503,77 +475,81 @@ impl Seen {
     }
 }
 
-impl<'de> Deserialize<'de> for RawHeader {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawHeader;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JOSE header object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawHeader, A::Error> {
-                let mut out = RawHeader::default();
-                let mut seen = Seen::new();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    seen.first(&key)?;
-                    match key.as_ref() {
-                        "alg" => out.alg = Some(map.next_value()?),
-                        "typ" => out.typ = Some(map.next_value()?),
-                        "kid" => out.kid = Some(map.next_value()?),
-                        "cat" => out.cat = Some(map.next_value()?),
-                        "crit" => {
-                            map.next_value::<IgnoredAny>()?;
-                            out.crit = true;
+/// Implements `Deserialize` for a struct read from a JSON object member by member: `$key` is each member
+/// name (rejected on its second occurrence), `$map` the map to read its value from, `$out` the value
+/// under construction (starting from `Default`). Members the body does not read must be skipped with
+/// `IgnoredAny`.
+macro_rules! deserialize_object {
+    ($ty:ty, $expecting:literal, |$key:ident, $map:ident, $out:ident| $body:block) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct ObjectVisitor;
+                impl<'de> Visitor<'de> for ObjectVisitor {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<$ty, A::Error> {
+                        let mut $out = <$ty>::default();
+                        let mut seen = Seen::new();
+                        while let Some($key) = $map.next_key::<std::borrow::Cow<'de, str>>()? {
+                            seen.first(&$key)?;
+                            $body
                         }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
+                        Ok($out)
                     }
                 }
-                Ok(out)
+                deserializer.deserialize_map(ObjectVisitor)
             }
         }
-        deserializer.deserialize_map(V)
-    }
+    };
 }
 
-impl<'de> Deserialize<'de> for RawClaims {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawClaims;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JWT claims object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawClaims, A::Error> {
-                let mut out = RawClaims::default();
-                let mut seen = Seen::new();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    seen.first(&key)?;
-                    match key.as_ref() {
-                        "iss" => out.iss = Some(map.next_value()?),
-                        "sub" => out.sub = Some(map.next_value()?),
-                        "exp" => out.exp = Some(map.next_value::<NumericDate>()?.0),
-                        "nbf" => out.nbf = Some(map.next_value::<NumericDate>()?.0),
-                        "iat" => out.iat = Some(map.next_value::<NumericDate>()?.0),
-                        "azp" => out.azp = Some(map.next_value()?),
-                        "sid" => out.sid = Some(map.next_value()?),
-                        "sts" => out.sts = Some(map.next_value()?),
-                        "v" => out.v = Some(map.next_value()?),
-                        "o" => out.o = Some(map.next_value()?),
-                        "org_id" => out.org_id = Some(map.next_value()?),
-                        "org_role" => out.org_role = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(out)
-            }
+deserialize_object!(RawHeader, "a JOSE header object", |key, map, out| {
+    match key.as_ref() {
+        "alg" => out.alg = Some(map.next_value()?),
+        "typ" => out.typ = Some(map.next_value()?),
+        "kid" => out.kid = Some(map.next_value()?),
+        "cat" => out.cat = Some(map.next_value()?),
+        "crit" => {
+            map.next_value::<IgnoredAny>()?;
+            out.crit = true;
         }
-        deserializer.deserialize_map(V)
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
     }
-}
+});
+
+deserialize_object!(RawClaims, "a JWT claims object", |key, map, out| {
+    match key.as_ref() {
+        "iss" => out.iss = Some(map.next_value()?),
+        "sub" => out.sub = Some(map.next_value()?),
+        "exp" => out.exp = Some(map.next_value::<NumericDate>()?.0),
+        "nbf" => out.nbf = Some(map.next_value::<NumericDate>()?.0),
+        "iat" => out.iat = Some(map.next_value::<NumericDate>()?.0),
+        "azp" => out.azp = Some(map.next_value()?),
+        "sid" => out.sid = Some(map.next_value()?),
+        "sts" => out.sts = Some(map.next_value()?),
+        "v" => out.v = Some(map.next_value()?),
+        "o" => out.o = Some(map.next_value()?),
+        "org_id" => out.org_id = Some(map.next_value()?),
+        "org_role" => out.org_role = Some(map.next_value()?),
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
+
+deserialize_object!(OrgClaim, "an organization claim object", |key, map, out| {
+    match key.as_ref() {
+        "id" => out.id = Some(map.next_value()?),
+        "rol" => out.rol = Some(map.next_value()?),
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+});
 
 #[cfg(test)]
 mod tests {

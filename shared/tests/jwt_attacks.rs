@@ -13,107 +13,21 @@
 //! design); cases where kid matching or key fetching matters use a real in-process [`JwksServer`],
 //! whose fetch counter proves which requests did (not) happen.
 
-use std::sync::Arc;
+mod support;
+use support::*;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse::authorizer::http_client;
-use gatehouse::clock::FixedClock;
 use gatehouse::error::Rejection;
-use gatehouse::jwt::{
-    ClerkVerifier, InvalidReason, SESSION_CATEGORY, Verified, VerifierSettings, VerifyError,
-};
-use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
+use gatehouse::jwt::{InvalidReason, SESSION_CATEGORY, VerifierSettings};
 use gatehouse_testkit::jwks_server::JwksServer;
-use gatehouse_testkit::tokens::{DEV_ISSUER, b64, key_a, key_b, session_claims, session_header};
+use gatehouse_testkit::tokens::{DEV_ISSUER, b64, key_a, key_b, session_header};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
-
-/// The fixed instant every token is verified at.
-const NOW: i64 = 1_750_000_000;
-/// The contract's default clock skew.
-const SKEW: u32 = 5;
-const SUB: &str = "user_2abcDEF";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-fn settings() -> VerifierSettings {
-    VerifierSettings {
-        issuer: DEV_ISSUER.to_owned(),
-        authorized_parties: None,
-        clock_skew_secs: SKEW,
-        allow_pending_sessions: false,
-    }
-}
-
-fn verifier_with(settings: VerifierSettings, source: KeySource) -> ClerkVerifier {
-    let options = KeyCacheOptions::default();
-    let keys = IssuerKeys::new(DEV_ISSUER, source, http_client(options).unwrap(), options);
-    ClerkVerifier::new(settings, Arc::new(keys), Arc::new(FixedClock::at(NOW)))
-}
-
-/// Trusts `test-key-a` as a PEM: no network, any well-formed kid.
-fn pem_verifier_with(settings: VerifierSettings) -> ClerkVerifier {
-    verifier_with(settings, KeySource::from_pem(key_a().public_pem).unwrap())
-}
-
-fn pem_verifier() -> ClerkVerifier {
-    pem_verifier_with(settings())
-}
-
-/// Trusts whatever `server` publishes, matched by kid.
-fn jwks_verifier(server: &JwksServer) -> ClerkVerifier {
-    verifier_with(
-        settings(),
-        KeySource::Jwks {
-            url: server.jwks_url(),
-            bearer: None,
-        },
-    )
-}
-
-/// Clerk's session header for `test-key-a`.
-fn header() -> Value {
-    session_header(key_a().kid)
-}
-
-/// Clerk v2 session claims around [`NOW`].
-fn claims() -> Value {
-    session_claims(DEV_ISSUER, SUB, NOW)
-}
-
-/// `claims()` without `member`.
-fn claims_without(member: &str) -> Value {
-    let mut c = claims();
-    c.as_object_mut().unwrap().remove(member);
-    c
-}
-
-/// `claims()` with `member` set to `value`.
-fn claims_with(member: &str, value: Value) -> Value {
-    let mut c = claims();
-    c[member] = value;
-    c
-}
-
-/// `header()` with `member` set to `value`.
-fn header_with(member: &str, value: Value) -> Value {
-    let mut h = header();
-    h[member] = value;
-    h
-}
-
-/// A token signed by the trusted key with these claims.
-fn token_with(claims: &Value) -> String {
-    key_a().mint(&header(), claims)
-}
-
-/// A fully valid token signed by the trusted key.
-fn valid_token() -> String {
-    token_with(&claims())
-}
 
 /// `header.payload` (base64url) for raw JSON texts.
 fn signing_input(header: &str, payload: &str) -> String {
@@ -124,42 +38,6 @@ fn signing_input(header: &str, payload: &str) -> String {
 fn rsa_sign(input: &str, alg: Algorithm) -> String {
     let key = EncodingKey::from_rsa_pem(key_a().private_pem.as_bytes()).unwrap();
     jsonwebtoken::crypto::sign(input.as_bytes(), &key, alg).unwrap()
-}
-
-/// The reason `token` is rejected; panics when it is accepted or when no decision was possible.
-async fn reason(verifier: &ClerkVerifier, token: &str) -> InvalidReason {
-    match verifier.verify(token).await {
-        Err((VerifyError::Invalid(reason), _)) => reason,
-        Err((VerifyError::KeysUnavailable(error), _)) => {
-            panic!("expected a rejection, keys were unavailable: {error}")
-        }
-        Ok(verified) => panic!(
-            "expected a rejection, token was accepted: {:?}",
-            verified.claims
-        ),
-    }
-}
-
-/// Asserts the exact reason, and that only expiry answers `token_expired`.
-async fn assert_rejected(verifier: &ClerkVerifier, token: &str, expected: InvalidReason) {
-    let got = reason(verifier, token).await;
-    assert_eq!(
-        got, expected,
-        "token {token:?} rejected for the wrong reason"
-    );
-    let answer = if expected == InvalidReason::Expired {
-        Rejection::TokenExpired
-    } else {
-        Rejection::InvalidToken
-    };
-    assert_eq!(got.rejection(), answer);
-}
-
-async fn assert_accepted(verifier: &ClerkVerifier, token: &str) -> Verified {
-    match verifier.verify(token).await {
-        Ok(verified) => verified,
-        Err((error, kid)) => panic!("expected acceptance, got {error} (kid {kid:?})"),
-    }
 }
 
 /// The token's three segments, owned.

@@ -11,93 +11,14 @@
 //! time and size boundaries sit exactly, and that a JWKS-served key is fetched once and then used
 //! without network. The attack side lives in `jwt_attacks.rs`.
 
-use std::sync::Arc;
+mod support;
+use support::*;
 
-use gatehouse::authorizer::http_client;
-use gatehouse::clock::FixedClock;
-use gatehouse::error::Rejection;
-use gatehouse::jwt::{
-    ClerkVerifier, IGNORED_CATEGORY, InvalidReason, MAX_TOKEN_BYTES, Verified, VerifierSettings,
-    VerifyError,
-};
-use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
+use gatehouse::jwt::{IGNORED_CATEGORY, InvalidReason, MAX_TOKEN_BYTES, VerifierSettings};
+use gatehouse::keys::KeySource;
 use gatehouse_testkit::jwks_server::JwksServer;
-use gatehouse_testkit::tokens::{DEV_ISSUER, b64, key_a, key_b, session_claims, session_header};
-use serde_json::{Value, json};
-
-/// The fixed instant every token is verified at.
-const NOW: i64 = 1_750_000_000;
-/// The contract's default clock skew.
-const SKEW: u32 = 5;
-const SUB: &str = "user_2abcDEF";
-
-fn settings() -> VerifierSettings {
-    VerifierSettings {
-        issuer: DEV_ISSUER.to_owned(),
-        authorized_parties: None,
-        clock_skew_secs: SKEW,
-        allow_pending_sessions: false,
-    }
-}
-
-fn verifier_with(settings: VerifierSettings, source: KeySource) -> ClerkVerifier {
-    let options = KeyCacheOptions::default();
-    let keys = IssuerKeys::new(DEV_ISSUER, source, http_client(options).unwrap(), options);
-    ClerkVerifier::new(settings, Arc::new(keys), Arc::new(FixedClock::at(NOW)))
-}
-
-fn pem_verifier_with(settings: VerifierSettings) -> ClerkVerifier {
-    verifier_with(settings, KeySource::from_pem(key_a().public_pem).unwrap())
-}
-
-fn pem_verifier() -> ClerkVerifier {
-    pem_verifier_with(settings())
-}
-
-fn header() -> Value {
-    session_header(key_a().kid)
-}
-
-fn claims() -> Value {
-    session_claims(DEV_ISSUER, SUB, NOW)
-}
-
-fn claims_with(member: &str, value: Value) -> Value {
-    let mut c = claims();
-    c[member] = value;
-    c
-}
-
-fn token_with(claims: &Value) -> String {
-    key_a().mint(&header(), claims)
-}
-
-async fn assert_accepted(verifier: &ClerkVerifier, token: &str) -> Verified {
-    match verifier.verify(token).await {
-        Ok(verified) => verified,
-        Err((error, kid)) => panic!("expected acceptance, got {error} (kid {kid:?})"),
-    }
-}
-
-async fn assert_rejected(verifier: &ClerkVerifier, token: &str, expected: InvalidReason) {
-    let got = match verifier.verify(token).await {
-        Err((VerifyError::Invalid(reason), _)) => reason,
-        Err((VerifyError::KeysUnavailable(error), _)) => {
-            panic!("expected a rejection, keys were unavailable: {error}")
-        }
-        Ok(verified) => panic!(
-            "expected a rejection, token was accepted: {:?}",
-            verified.claims
-        ),
-    };
-    assert_eq!(got, expected);
-    let answer = if expected == InvalidReason::Expired {
-        Rejection::TokenExpired
-    } else {
-        Rejection::InvalidToken
-    };
-    assert_eq!(got.rejection(), answer);
-}
+use gatehouse_testkit::tokens::{DEV_ISSUER, b64, key_a, key_b};
+use serde_json::json;
 
 /// A validly signed token of exactly `len` bytes, grown with padding members in header and payload.
 fn token_of_len(len: usize) -> String {

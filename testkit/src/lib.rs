@@ -10,5 +10,6 @@
 )]
 
 pub mod jwks_server;
+pub mod samples;
 pub mod servers;
 pub mod tokens;

@@ -10,28 +10,15 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
 use authorizer::function_handler;
-use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
-use common::{as_json, user};
-use gatehouse::apikey::{self, Pepper};
+use common::as_json;
+use gatehouse::apikey::Pepper;
 use gatehouse::authorizer::Authorizer;
 use gatehouse::config::{AuthorizerConfig, Env};
 use gatehouse::keys::KeyCacheOptions;
-use gatehouse::principal::{Role, Scopes};
-use gatehouse::store::ApiKeyRecord;
+use gatehouse_testkit::samples;
 use gatehouse_testkit::servers::{dynamodb_endpoint, sdk_config, unique_name};
 use lambda_runtime::{Context, LambdaEvent};
-
-fn events_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
-}
-
-fn load(name: &str) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
-    serde_json::from_str(&std::fs::read_to_string(events_dir().join(name)).unwrap()).unwrap()
-}
 
 /// (file, expected effect, expected code or user)
 const EXPECTED: [(&str, &str, &str); 4] = [
@@ -51,7 +38,7 @@ const EXPECTED: [(&str, &str, &str); 4] = [
 
 #[test]
 fn every_authorizer_event_has_an_expectation() {
-    let mut files: Vec<String> = std::fs::read_dir(events_dir())
+    let mut files: Vec<String> = std::fs::read_dir(samples::events_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.starts_with("authorizer-") && n.ends_with(".json"))
@@ -67,15 +54,7 @@ async fn sample_events_produce_their_documented_outcomes() {
     let Some(endpoint) = dynamodb_endpoint() else {
         return;
     };
-    let env_json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(events_dir().join("env.json")).unwrap())
-            .unwrap();
-    let mut vars: HashMap<String, String> = env_json["AuthorizerFunction"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
+    let mut vars = samples::env_vars();
     vars.insert("TABLE_NAME".into(), unique_name("gatehouse-events"));
     let config = AuthorizerConfig::from_env(&Env::new(|var: &str| vars.get(var).cloned())).unwrap();
     let authorizer = Authorizer::from_config(
@@ -89,35 +68,17 @@ async fn sample_events_produce_their_documented_outcomes() {
     store.create_table_if_missing().await.unwrap();
 
     // Seed what the samples refer to: the dev admin and the sample API key (stored as its hash only).
-    store
-        .put_user(&user("user_dev_admin", Role::Admin, false))
-        .await
-        .unwrap();
-    let sample_key = load("authorizer-api-key.json").headers["authorization"]
-        .to_str()
-        .unwrap()["Bearer ".len()..]
-        .to_owned();
-    let pepper = Pepper::new(vars["API_KEY_PEPPER"].as_bytes()).unwrap();
-    store
-        .put_api_key(&ApiKeyRecord {
-            key_id: "k_sample".into(),
-            user_id: "user_dev_admin".into(),
-            key_hash: pepper.hash(&sample_key),
-            name: "sample".into(),
-            scopes: Scopes::ALL,
-            active: true,
-            created_at: 1_767_225_600,
-            expires_at: None,
-            tail: apikey::tail(&sample_key),
-            last_used_at: None,
-        })
-        .await
-        .unwrap();
+    samples::seed(
+        store,
+        &Pepper::new(vars["API_KEY_PEPPER"].as_bytes()).unwrap(),
+    )
+    .await
+    .unwrap();
 
     for (file, effect, detail) in EXPECTED {
         let response = function_handler(
             &authorizer,
-            LambdaEvent::new(load(file), Context::default()),
+            LambdaEvent::new(samples::load_event(file), Context::default()),
         )
         .await
         .unwrap();

@@ -1,0 +1,76 @@
+//! The sample events in `events/` and the data they refer to: both the events test and the local demo
+//! configure the authorizer from `events/env.json` and seed the dev admin and the sample API key.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
+use gatehouse::apikey::{self, Pepper};
+use gatehouse::principal::{Memberships, Role, Scopes};
+use gatehouse::store::dynamo::DynamoStore;
+use gatehouse::store::{ApiKeyRecord, StoreError, UserRecord};
+
+/// The user the sample session token and API key belong to.
+pub const DEV_ADMIN: &str = "user_dev_admin";
+
+/// The repository's `events/` folder.
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// A sample authorizer event by file name.
+pub fn load_event(name: &str) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
+    let text = std::fs::read_to_string(events_dir().join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The `AuthorizerFunction` variables of `events/env.json`.
+pub fn env_vars() -> HashMap<String, String> {
+    let text = std::fs::read_to_string(events_dir().join("env.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["AuthorizerFunction"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The plaintext API key in `events/authorizer-api-key.json`.
+pub fn sample_api_key() -> String {
+    let event = load_event("authorizer-api-key.json");
+    let header = event.headers["authorization"].to_str().unwrap();
+    header.strip_prefix("Bearer ").unwrap().to_owned()
+}
+
+/// Seeds the dev admin (role admin, organization `org_demo`) and the sample API key (`k_sample`, stored
+/// as its hash under `pepper`). Running it again is harmless.
+pub async fn seed(store: &DynamoStore, pepper: &Pepper) -> Result<(), StoreError> {
+    store
+        .put_user(&UserRecord {
+            user_id: DEV_ADMIN.into(),
+            role: Role::Admin,
+            memberships: Memberships {
+                organization_ids: vec!["org_demo".into()],
+                ..Memberships::default()
+            },
+            suspended: false,
+        })
+        .await?;
+    let key = sample_api_key();
+    let record = ApiKeyRecord {
+        key_id: "k_sample".into(),
+        user_id: DEV_ADMIN.into(),
+        key_hash: pepper.hash(&key),
+        name: "sample".into(),
+        scopes: Scopes::ALL,
+        active: true,
+        created_at: 1_767_225_600,
+        expires_at: None,
+        tail: apikey::tail(&key),
+        last_used_at: None,
+    };
+    // The only failure a second run can meet is the existing record.
+    let _already_there = store.put_api_key(&record).await;
+    Ok(())
+}
