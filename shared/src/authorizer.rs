@@ -19,6 +19,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthorizerConfig, ClerkKeyConfig, PepperSource};
 use crate::error::{Rejection, Unavailable};
 use crate::jwt::{ClerkVerifier, VerifierSettings, VerifyError};
+pub use crate::keys::http_client;
 use crate::keys::{IssuerKeys, KeyCacheOptions, KeySource};
 use crate::policy::{self, AuthorizerResponse, MethodArn};
 use crate::principal::{AuthType, Principal, Role, Scopes};
@@ -59,9 +60,6 @@ pub enum InitError {
     /// A secret could not be read.
     #[error(transparent)]
     Secret(#[from] SecretError),
-    /// The HTTP client could not be built.
-    #[error("HTTP client: {0}")]
-    Http(String),
 }
 
 /// The authorizer with everything it needs, built once per container.
@@ -146,11 +144,9 @@ impl Authorizer<DynamoStore> {
                 bearer: None,
             },
         };
-        let http = http_client(options)?;
-        let keys = Arc::new(IssuerKeys::new(
+        let keys = Arc::new(IssuerKeys::with_lazy_client(
             config.clerk.issuer.clone(),
             source,
-            http,
             options,
         ));
         let store = DynamoStore::new(dynamodb_client(sdk), config.table_name);
@@ -183,17 +179,6 @@ pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client 
         .timeout_config(timeouts)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
-}
-
-/// The HTTP client for key fetches: rustls, bounded timeouts, no redirects to elsewhere.
-pub fn http_client(options: KeyCacheOptions) -> Result<reqwest::Client, InitError> {
-    reqwest::Client::builder()
-        .connect_timeout(options.fetch_timeout)
-        .timeout(options.fetch_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| InitError::Http(e.to_string()))
 }
 
 impl<S: AuthStore> Authorizer<S> {

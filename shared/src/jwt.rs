@@ -9,6 +9,7 @@
 //! [`Clock`] with skew, `azp` against the authorized parties, and `sts`. `jku`, `x5u` and `jwk` headers
 //! are never read, so no token can make us fetch anything.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
@@ -326,7 +327,7 @@ fn split(token: &str) -> Result<Parts<'_>, InvalidReason> {
     let b64url = |s: &str| {
         !s.is_empty()
             && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                .all(|b| BASE64URL.get(usize::from(b)).copied().unwrap_or(false))
     };
     if !(b64url(header) && b64url(payload) && b64url(signature)) {
         return Err(InvalidReason::Malformed);
@@ -341,6 +342,20 @@ fn split(token: &str) -> Result<Parts<'_>, InvalidReason> {
         signed,
     })
 }
+
+/// Which bytes belong to the base64url alphabet. (Built at compile time: an out-of-range index here
+/// would fail the build, not a request.)
+#[allow(clippy::indexing_slicing)]
+static BASE64URL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        byte += 1;
+    }
+    table
+};
 
 struct Header {
     kid: String,
@@ -458,16 +473,66 @@ impl<'de> Deserialize<'de> for NumericDate {
     }
 }
 
-/// Tracks member names and fails on the second occurrence of any of them.
-struct Seen(HashSet<String>);
+/// A JSON member name, borrowed from the input when it has no escapes (the common case), so tracking
+/// names costs no allocation.
+struct MemberName<'de>(Cow<'de, str>);
 
-impl Seen {
+impl<'de> Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MemberName<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<MemberName<'de>, E> {
+                Ok(MemberName(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MemberName<'de>, E> {
+                Ok(MemberName(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<MemberName<'de>, E> {
+                Ok(MemberName(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// The member names of one JSON object so far; a second occurrence of any name is an error. Real
+/// tokens have a dozen members, checked by a linear scan; past [`Seen::LINEAR`] members the names move
+/// to a hash set, so a hostile 8 KiB header cannot make the check quadratic.
+struct Seen<'de> {
+    names: Vec<Cow<'de, str>>,
+    set: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> Seen<'de> {
+    const LINEAR: usize = 16;
+
     fn new() -> Self {
-        Seen(HashSet::new())
+        Seen {
+            names: Vec::with_capacity(Self::LINEAR),
+            set: None,
+        }
     }
 
-    fn first<E: de::Error>(&mut self, key: &str) -> Result<(), E> {
-        if self.0.insert(key.to_owned()) {
+    fn first<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
+        let fresh = match &mut self.set {
+            Some(set) => set.insert(name),
+            None if self.names.len() < Self::LINEAR => {
+                let fresh = !self.names.contains(&name);
+                self.names.push(name);
+                fresh
+            }
+            None => {
+                let mut set: HashSet<Cow<'de, str>> = self.names.drain(..).collect();
+                let fresh = set.insert(name);
+                self.set = Some(set);
+                fresh
+            }
+        };
+        if fresh {
             Ok(())
         } else {
             Err(E::custom(DUPLICATE))
@@ -492,8 +557,8 @@ macro_rules! deserialize_object {
                     fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<$ty, A::Error> {
                         let mut $out = <$ty>::default();
                         let mut seen = Seen::new();
-                        while let Some($key) = $map.next_key::<std::borrow::Cow<'de, str>>()? {
-                            seen.first(&$key)?;
+                        while let Some(MemberName($key)) = $map.next_key::<MemberName<'de>>()? {
+                            seen.first($key.clone())?;
                             $body
                         }
                         Ok($out)
@@ -624,6 +689,29 @@ mod tests {
             Some(InvalidReason::DuplicateMember)
         );
         assert_eq!(ok(r#"[1,2]"#).err(), Some(InvalidReason::BadHeader));
+    }
+
+    #[test]
+    fn duplicates_are_found_in_large_objects_too() {
+        let members: Vec<String> = (0..40).map(|i| format!("\"m{i}\":{i}")).collect();
+        let header = format!(r#"{{"alg":"RS256","kid":"k",{}}}"#, members.join(","));
+        assert!(parse_header(&b64(&header)).is_ok());
+        for late_duplicate in ["m3", "m39", "alg"] {
+            let header = format!(
+                r#"{{"alg":"RS256","kid":"k",{},"{late_duplicate}":0}}"#,
+                members.join(",")
+            );
+            assert_eq!(
+                parse_header(&b64(&header)).err(),
+                Some(InvalidReason::DuplicateMember),
+                "{late_duplicate}"
+            );
+        }
+        let escaped = r#"{"alg":"RS256","kid":"k","k\u0069d":"x"}"#;
+        assert_eq!(
+            parse_header(&b64(escaped)).err(),
+            Some(InvalidReason::DuplicateMember)
+        );
     }
 
     #[test]
