@@ -244,11 +244,11 @@ impl<S: AuthStore> Authorizer<S> {
         event: &ApiGatewayCustomAuthorizerRequestTypeRequest,
         facts: &mut DecisionFacts,
     ) -> Result<(&'static str, AuthorizerResponse), Unavailable> {
-        let arn: MethodArn = event
+        let method_arn = event
             .method_arn
             .as_deref()
-            .ok_or(Unavailable::InvalidEvent("methodArn missing"))?
-            .parse()
+            .ok_or(Unavailable::InvalidEvent("methodArn missing"))?;
+        let arn = MethodArn::parse(method_arn)
             .map_err(|_| Unavailable::InvalidEvent("methodArn malformed"))?;
         let header = authorization_header(&event.headers, &event.multi_value_headers);
         let decision = match header {

@@ -255,7 +255,7 @@ impl ClerkVerifier {
             return Err(InvalidReason::WrongIssuer);
         }
         let sub = match raw.sub {
-            Some(serde_json::Value::String(sub)) if crate::principal::is_valid_id(&sub) => sub,
+            Some(Subject::Text(sub)) if crate::principal::is_valid_id(&sub) => sub.into_owned(),
             _ => return Err(InvalidReason::BadSubject),
         };
         let now = self.clock.now_unix();
@@ -290,14 +290,15 @@ impl ClerkVerifier {
             Some(org) => (org.id, org.rol),
             None => (raw.org_id, raw.org_role),
         };
+        let owned = |text: Option<Cow<'_, str>>| text.map(Cow::into_owned);
         Ok(SessionClaims {
             sub,
-            sid: raw.sid,
-            azp: raw.azp,
-            sts: raw.sts,
+            sid: owned(raw.sid),
+            azp: owned(raw.azp),
+            sts: owned(raw.sts),
             exp,
-            org_id,
-            org_role,
+            org_id: owned(org_id),
+            org_role: owned(org_role),
             version: raw.v.unwrap_or(1),
         })
     }
@@ -397,7 +398,9 @@ fn parse_header(segment: &str) -> Result<Header, InvalidReason> {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
                 && !kid.contains("..") =>
         {
-            Ok(Header { kid })
+            Ok(Header {
+                kid: kid.into_owned(),
+            })
         }
         _ => Err(InvalidReason::BadKid),
     }
@@ -407,38 +410,88 @@ const DUPLICATE: &str = "duplicate member";
 
 /// The header members we read. Deserialized by hand to reject duplicate members and non-string types.
 #[derive(Default)]
-struct RawHeader {
-    alg: Option<String>,
-    typ: Option<String>,
-    kid: Option<String>,
-    cat: Option<String>,
+struct RawHeader<'de> {
+    alg: Option<Cow<'de, str>>,
+    typ: Option<Cow<'de, str>>,
+    kid: Option<Cow<'de, str>>,
+    cat: Option<Cow<'de, str>>,
     crit: bool,
 }
 
 /// The payload members we read.
 #[derive(Default)]
-struct RawClaims {
-    iss: Option<String>,
-    /// Any JSON value, so that a non-string `sub` is reported as a bad subject.
-    sub: Option<serde_json::Value>,
+struct RawClaims<'de> {
+    iss: Option<Cow<'de, str>>,
+    sub: Option<Subject<'de>>,
     exp: Option<i64>,
     nbf: Option<i64>,
     iat: Option<i64>,
-    azp: Option<String>,
-    sid: Option<String>,
-    sts: Option<String>,
+    azp: Option<Cow<'de, str>>,
+    sid: Option<Cow<'de, str>>,
+    sts: Option<Cow<'de, str>>,
     v: Option<u8>,
-    o: Option<OrgClaim>,
-    org_id: Option<String>,
-    org_role: Option<String>,
+    o: Option<OrgClaim<'de>>,
+    org_id: Option<Cow<'de, str>>,
+    org_role: Option<Cow<'de, str>>,
+}
+
+/// `sub` as found: a string, or any other JSON value (reported as a bad subject, not bad claims).
+enum Subject<'de> {
+    Text(Cow<'de, str>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Subject<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Subject<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Subject<'de>, E> {
+                Ok(Subject::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Subject<'de>, E> {
+                Ok(Subject::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Subject<'de>, E> {
+                Ok(Subject::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Subject<'de>, E> {
+                Ok(Subject::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Subject<'de>, E> {
+                Ok(Subject::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Subject<'de>, E> {
+                Ok(Subject::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Subject<'de>, E> {
+                Ok(Subject::Other)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Subject<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Subject::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Subject<'de>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Subject::Other)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 /// Clerk v2's compact organization claim; only an object is accepted (no positional arrays), with
 /// duplicate members rejected like everywhere else.
 #[derive(Default)]
-struct OrgClaim {
-    id: Option<String>,
-    rol: Option<String>,
+struct OrgClaim<'de> {
+    id: Option<Cow<'de, str>>,
+    rol: Option<Cow<'de, str>>,
 }
 
 /// A JSON NumericDate: an integer, or a finite non-negative number truncated to whole seconds.
@@ -473,26 +526,26 @@ impl<'de> Deserialize<'de> for NumericDate {
     }
 }
 
-/// A JSON member name, borrowed from the input when it has no escapes (the common case), so tracking
-/// names costs no allocation.
-struct MemberName<'de>(Cow<'de, str>);
+/// A JSON string (a member name or a value), borrowed from the input when it has no escapes (the
+/// common case), so reading it costs no allocation.
+struct Text<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for MemberName<'de> {
+impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = MemberName<'de>;
+            type Value = Text<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a member name")
             }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<MemberName<'de>, E> {
-                Ok(MemberName(Cow::Borrowed(v)))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<MemberName<'de>, E> {
-                Ok(MemberName(Cow::Owned(v.to_owned())))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<MemberName<'de>, E> {
-                Ok(MemberName(Cow::Owned(v)))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
             }
         }
         deserializer.deserialize_str(V)
@@ -557,7 +610,7 @@ macro_rules! deserialize_object {
                     fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<$ty, A::Error> {
                         let mut $out = <$ty>::default();
                         let mut seen = Seen::new();
-                        while let Some(MemberName($key)) = $map.next_key::<MemberName<'de>>()? {
+                        while let Some(Text($key)) = $map.next_key::<Text<'de>>()? {
                             seen.first($key.clone())?;
                             $body
                         }
@@ -570,12 +623,12 @@ macro_rules! deserialize_object {
     };
 }
 
-deserialize_object!(RawHeader, "a JOSE header object", |key, map, out| {
+deserialize_object!(RawHeader<'de>, "a JOSE header object", |key, map, out| {
     match key.as_ref() {
-        "alg" => out.alg = Some(map.next_value()?),
-        "typ" => out.typ = Some(map.next_value()?),
-        "kid" => out.kid = Some(map.next_value()?),
-        "cat" => out.cat = Some(map.next_value()?),
+        "alg" => out.alg = Some(map.next_value::<Text<'de>>()?.0),
+        "typ" => out.typ = Some(map.next_value::<Text<'de>>()?.0),
+        "kid" => out.kid = Some(map.next_value::<Text<'de>>()?.0),
+        "cat" => out.cat = Some(map.next_value::<Text<'de>>()?.0),
         "crit" => {
             map.next_value::<IgnoredAny>()?;
             out.crit = true;
@@ -586,35 +639,39 @@ deserialize_object!(RawHeader, "a JOSE header object", |key, map, out| {
     }
 });
 
-deserialize_object!(RawClaims, "a JWT claims object", |key, map, out| {
+deserialize_object!(RawClaims<'de>, "a JWT claims object", |key, map, out| {
     match key.as_ref() {
-        "iss" => out.iss = Some(map.next_value()?),
+        "iss" => out.iss = Some(map.next_value::<Text<'de>>()?.0),
         "sub" => out.sub = Some(map.next_value()?),
         "exp" => out.exp = Some(map.next_value::<NumericDate>()?.0),
         "nbf" => out.nbf = Some(map.next_value::<NumericDate>()?.0),
         "iat" => out.iat = Some(map.next_value::<NumericDate>()?.0),
-        "azp" => out.azp = Some(map.next_value()?),
-        "sid" => out.sid = Some(map.next_value()?),
-        "sts" => out.sts = Some(map.next_value()?),
+        "azp" => out.azp = Some(map.next_value::<Text<'de>>()?.0),
+        "sid" => out.sid = Some(map.next_value::<Text<'de>>()?.0),
+        "sts" => out.sts = Some(map.next_value::<Text<'de>>()?.0),
         "v" => out.v = Some(map.next_value()?),
         "o" => out.o = Some(map.next_value()?),
-        "org_id" => out.org_id = Some(map.next_value()?),
-        "org_role" => out.org_role = Some(map.next_value()?),
+        "org_id" => out.org_id = Some(map.next_value::<Text<'de>>()?.0),
+        "org_role" => out.org_role = Some(map.next_value::<Text<'de>>()?.0),
         _ => {
             map.next_value::<IgnoredAny>()?;
         }
     }
 });
 
-deserialize_object!(OrgClaim, "an organization claim object", |key, map, out| {
-    match key.as_ref() {
-        "id" => out.id = Some(map.next_value()?),
-        "rol" => out.rol = Some(map.next_value()?),
-        _ => {
-            map.next_value::<IgnoredAny>()?;
+deserialize_object!(
+    OrgClaim<'de>,
+    "an organization claim object",
+    |key, map, out| {
+        match key.as_ref() {
+            "id" => out.id = Some(map.next_value::<Text<'de>>()?.0),
+            "rol" => out.rol = Some(map.next_value::<Text<'de>>()?.0),
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
         }
     }
-});
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,8 @@
 //! can name the whole stage (`…/{stage}/*/*`): API Gateway caches one authorizer result per identity
 //! source, and a policy naming only the first method would wrongly Deny the same caller's next route.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
@@ -13,19 +13,24 @@ use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use crate::error::Rejection;
 use crate::principal::Principal;
 
-/// The authorizer's response: policy plus a flat string context.
-pub type AuthorizerResponse = ApiGatewayCustomAuthorizerResponse<BTreeMap<String, String>>;
+/// The authorizer's context: a flat map of strings. Keys and constant values are borrowed statics, so
+/// building it costs an allocation per id, not per entry.
+pub type Context = BTreeMap<Cow<'static, str>, Cow<'static, str>>;
 
-/// `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{method}/{resource…}`.
+/// The authorizer's response: policy plus a flat string context.
+pub type AuthorizerResponse = ApiGatewayCustomAuthorizerResponse<Context>;
+
+/// `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{method}/{resource…}`, borrowed from
+/// the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MethodArn {
-    pub partition: String,
-    pub region: String,
-    pub account: String,
-    pub api_id: String,
-    pub stage: String,
-    pub method: String,
-    pub resource: String,
+pub struct MethodArn<'a> {
+    pub partition: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub method: &'a str,
+    pub resource: &'a str,
 }
 
 /// The method ARN is not in the shape API Gateway sends.
@@ -33,10 +38,9 @@ pub struct MethodArn {
 #[error("malformed methodArn")]
 pub struct MethodArnError;
 
-impl FromStr for MethodArn {
-    type Err = MethodArnError;
-
-    fn from_str(arn: &str) -> Result<Self, Self::Err> {
+impl<'a> MethodArn<'a> {
+    /// Parses the `methodArn` of a REQUEST authorizer event.
+    pub fn parse(arn: &'a str) -> Result<Self, MethodArnError> {
         if arn.len() > 1600 {
             return Err(MethodArnError);
         }
@@ -80,18 +84,16 @@ impl FromStr for MethodArn {
             return Err(MethodArnError);
         }
         Ok(MethodArn {
-            partition: partition.to_owned(),
-            region: region.to_owned(),
-            account: account.to_owned(),
-            api_id: api_id.to_owned(),
-            stage: stage.to_owned(),
-            method: method.to_owned(),
-            resource: resource.to_owned(),
+            partition,
+            region,
+            account,
+            api_id,
+            stage,
+            method,
+            resource,
         })
     }
-}
 
-impl MethodArn {
     /// Every method and resource of this stage: the resource of every policy we return.
     pub fn stage_wildcard(&self) -> String {
         format!(
@@ -105,7 +107,7 @@ fn response(
     principal_id: &str,
     effect: IamPolicyEffect,
     arn: &MethodArn,
-    context: BTreeMap<String, String>,
+    context: Context,
 ) -> AuthorizerResponse {
     let mut statement = IamPolicyStatement::default();
     statement.action = vec!["execute-api:Invoke".to_owned()];
@@ -133,9 +135,9 @@ pub fn allow(principal: &Principal, arn: &MethodArn) -> AuthorizerResponse {
 
 /// Deny, with the rejection's `error` and `code` in the context for the `ACCESS_DENIED` response.
 pub fn deny(rejection: Rejection, arn: &MethodArn) -> AuthorizerResponse {
-    let mut context = BTreeMap::new();
-    context.insert("error".to_owned(), rejection.message().to_owned());
-    context.insert("code".to_owned(), rejection.code().to_owned());
+    let mut context = Context::new();
+    context.insert(Cow::Borrowed("error"), Cow::Borrowed(rejection.message()));
+    context.insert(Cow::Borrowed("code"), Cow::Borrowed(rejection.code()));
     response("anonymous", IamPolicyEffect::Deny, arn, context)
 }
 
@@ -148,7 +150,7 @@ mod tests {
 
     #[test]
     fn parses_method_arns() {
-        let arn: MethodArn = ARN.parse().unwrap();
+        let arn = MethodArn::parse(ARN).unwrap();
         assert_eq!(arn.region, "us-east-1");
         assert_eq!(arn.account, "123456789012");
         assert_eq!(arn.api_id, "abcdef1234");
@@ -159,9 +161,7 @@ mod tests {
             arn.stage_wildcard(),
             "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"
         );
-        let root: MethodArn = "arn:aws-cn:execute-api:cn-north-1:1:api/dev/GET/"
-            .parse()
-            .unwrap();
+        let root = MethodArn::parse("arn:aws-cn:execute-api:cn-north-1:1:api/dev/GET/").unwrap();
         assert_eq!(
             root.stage_wildcard(),
             "arn:aws-cn:execute-api:cn-north-1:1:api/dev/*/*"
@@ -178,18 +178,14 @@ mod tests {
             "arn:aws:execute-api:us-east-1:1:api/*/GET/x",
             "arn:aws:execute-api:us-east-1:1:api/prod/*/x",
         ] {
-            assert!(bad.parse::<MethodArn>().is_err(), "{bad}");
+            assert!(MethodArn::parse(bad).is_err(), "{bad}");
         }
-        assert!(
-            format!("{ARN}{}", "/x".repeat(900))
-                .parse::<MethodArn>()
-                .is_err()
-        );
+        assert!(MethodArn::parse(&format!("{ARN}{}", "/x".repeat(900))).is_err());
     }
 
     #[test]
     fn allow_and_deny_serialize_as_api_gateway_expects() {
-        let arn: MethodArn = ARN.parse().unwrap();
+        let arn = MethodArn::parse(ARN).unwrap();
         let principal = Principal {
             user_id: "user_1".into(),
             auth_type: AuthType::Session,

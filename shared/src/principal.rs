@@ -3,6 +3,7 @@
 //! route functions in `requestContext.authorizer`, where [`Principal::from_context`] decodes them.
 //! Keeping both directions in one type is what makes them agree.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -114,8 +115,13 @@ impl Scopes {
     }
 
     /// Comma-separated, as in the context.
-    pub fn to_csv(self) -> String {
-        self.names().join(",")
+    pub const fn as_csv(self) -> &'static str {
+        match (self.read, self.write) {
+            (true, true) => "read,write",
+            (true, false) => "read",
+            (false, true) => "write",
+            (false, false) => "",
+        }
     }
 }
 
@@ -190,35 +196,39 @@ pub enum ContextError {
 impl Principal {
     /// Encodes into the authorizer's flat string context. Every key is always present (empty when not
     /// applicable) so route functions see a stable shape.
-    pub fn to_context(&self) -> BTreeMap<String, String> {
-        let mut context = BTreeMap::new();
-        let mut put = |key: &str, value: String| {
-            context.insert(key.to_owned(), value);
-        };
-        put(keys::USER_ID, self.user_id.clone());
-        put(keys::AUTH_TYPE, self.auth_type.as_str().to_owned());
-        put(keys::ROLE, self.role.as_str().to_owned());
-        put(keys::KEY_ID, self.key_id.clone().unwrap_or_default());
-        put(keys::SCOPES, self.scopes.to_csv());
-        put(
-            keys::SESSION_ID,
-            self.session_id.clone().unwrap_or_default(),
-        );
-        put(
-            keys::ORGANIZATION_IDS,
-            self.memberships.organization_ids.join(","),
-        );
-        put(keys::COMPANY_IDS, self.memberships.company_ids.join(","));
-        put(keys::LOCATION_IDS, self.memberships.location_ids.join(","));
-        put(
-            keys::CLERK_ORG_ID,
-            self.clerk_org_id.clone().unwrap_or_default(),
-        );
-        put(
-            keys::CLERK_ORG_ROLE,
-            self.clerk_org_role.clone().unwrap_or_default(),
-        );
-        context
+    pub fn to_context(&self) -> crate::policy::Context {
+        fn owned(value: &Option<String>) -> Cow<'static, str> {
+            value
+                .as_ref()
+                .map_or(Cow::Borrowed(""), |v| Cow::Owned(v.clone()))
+        }
+        fn list(ids: &[String]) -> Cow<'static, str> {
+            if ids.is_empty() {
+                Cow::Borrowed("")
+            } else {
+                Cow::Owned(ids.join(","))
+            }
+        }
+        let entries: [(&'static str, Cow<'static, str>); 11] = [
+            (keys::USER_ID, Cow::Owned(self.user_id.clone())),
+            (keys::AUTH_TYPE, Cow::Borrowed(self.auth_type.as_str())),
+            (keys::ROLE, Cow::Borrowed(self.role.as_str())),
+            (keys::KEY_ID, owned(&self.key_id)),
+            (keys::SCOPES, Cow::Borrowed(self.scopes.as_csv())),
+            (keys::SESSION_ID, owned(&self.session_id)),
+            (
+                keys::ORGANIZATION_IDS,
+                list(&self.memberships.organization_ids),
+            ),
+            (keys::COMPANY_IDS, list(&self.memberships.company_ids)),
+            (keys::LOCATION_IDS, list(&self.memberships.location_ids)),
+            (keys::CLERK_ORG_ID, owned(&self.clerk_org_id)),
+            (keys::CLERK_ORG_ROLE, owned(&self.clerk_org_role)),
+        ];
+        entries
+            .into_iter()
+            .map(|(key, value)| (Cow::Borrowed(key), value))
+            .collect()
     }
 
     /// Decodes `requestContext.authorizer` as API Gateway delivers it to a proxy integration: the
@@ -320,10 +330,10 @@ mod tests {
     }
 
     /// What the gateway does: context values become JSON strings, plus its own keys.
-    fn as_gateway_delivers(context: &BTreeMap<String, String>) -> serde_json::Map<String, Value> {
+    fn as_gateway_delivers(context: &crate::policy::Context) -> serde_json::Map<String, Value> {
         let mut map: serde_json::Map<String, Value> = context
             .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
             .collect();
         map.insert("principalId".into(), json!("user_2abc"));
         map.insert("integrationLatency".into(), json!(12));

@@ -1141,13 +1141,13 @@ async fn deeply_nested_unknown_claim_neither_crashes_nor_changes_the_subject() {
 }
 
 #[tokio::test]
-async fn deeply_nested_sub_is_bad_claims() {
+async fn deeply_nested_sub_is_bad_subject() {
     let nested = format!("{}{}", "[".repeat(2000), "]".repeat(2000));
     let payload = raw_claims(&format!(r#""sub":{nested}"#));
     assert_rejected(
         &pem_verifier(),
         &key_a().mint_raw(&header().to_string(), &payload),
-        InvalidReason::BadClaims,
+        InvalidReason::BadSubject,
     )
     .await;
 }
