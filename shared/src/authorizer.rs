@@ -22,7 +22,7 @@ use crate::jwt::{ClerkVerifier, VerifierSettings, VerifyError};
 pub use crate::keys::http_client;
 use crate::keys::{IssuerKeys, KeyCacheOptions, KeySource};
 use crate::policy::{self, AuthorizerResponse, MethodArn};
-use crate::principal::{AuthType, Principal, Role, Scopes};
+use crate::principal::{AuthType, Memberships, Principal, Role, Scopes};
 use crate::secrets::{self, SecretError};
 use crate::store::dynamo::DynamoStore;
 use crate::store::{AuthStore, UserRecord};
@@ -289,34 +289,32 @@ impl<S: AuthStore> Authorizer<S> {
         facts: &mut DecisionFacts,
     ) -> Result<Decision, Unavailable> {
         if let Err(problem) = apikey::check_format(key, &self.prefix) {
-            facts.reason = Some(match problem {
+            let reason = match problem {
                 apikey::KeyFormatError::Checksum => "checksum",
                 _ => "format",
-            });
-            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+            };
+            return deny(facts, reason, Rejection::InvalidApiKey);
         }
         let hash = self.pepper.hash(key);
         let Some(record) = self.store.api_key_by_hash(&hash).await? else {
-            facts.reason = Some("unknown_key");
-            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+            return deny(facts, "unknown_key", Rejection::InvalidApiKey);
         };
         facts.key_id = Some(record.key_id.clone());
         facts.user_id = Some(record.user_id.clone());
         if !record.key_hash.ct_eq(&hash) {
-            facts.reason = Some("hash_mismatch");
-            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+            return deny(facts, "hash_mismatch", Rejection::InvalidApiKey);
         }
         if !record.active {
-            facts.reason = Some("revoked");
-            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+            return deny(facts, "revoked", Rejection::InvalidApiKey);
         }
         if !record.is_usable_at(self.clock.now_unix()) {
-            facts.reason = Some("expired");
-            return Ok(Decision::Deny(Rejection::InvalidApiKey));
+            return deny(facts, "expired", Rejection::InvalidApiKey);
         }
-        let user = self.store.user(&record.user_id).await?;
-        self.principal(record.user_id, user, facts, |role, memberships| Principal {
-            user_id: String::new(),
+        let Ok((role, memberships)) = standing(self.store.user(&record.user_id).await?) else {
+            return deny(facts, "suspended", Rejection::AccountSuspended);
+        };
+        Ok(Decision::Allow(Principal {
+            user_id: record.user_id,
             auth_type: AuthType::ApiKey,
             role,
             key_id: Some(record.key_id),
@@ -325,7 +323,7 @@ impl<S: AuthStore> Authorizer<S> {
             memberships,
             clerk_org_id: None,
             clerk_org_role: None,
-        })
+        }))
     }
 
     async fn decide_session(
@@ -338,10 +336,7 @@ impl<S: AuthStore> Authorizer<S> {
             Err((error, kid)) => {
                 facts.kid = kid;
                 return match error {
-                    VerifyError::Invalid(reason) => {
-                        facts.reason = Some(reason.label());
-                        Ok(Decision::Deny(reason.rejection()))
-                    }
+                    VerifyError::Invalid(reason) => deny(facts, reason.label(), reason.rejection()),
                     VerifyError::KeysUnavailable(error) => Err(Unavailable::Keys(error)),
                 };
             }
@@ -349,9 +344,11 @@ impl<S: AuthStore> Authorizer<S> {
         facts.kid = Some(verified.kid);
         let claims = verified.claims;
         facts.user_id = Some(claims.sub.clone());
-        let user = self.store.user(&claims.sub).await?;
-        self.principal(claims.sub, user, facts, |role, memberships| Principal {
-            user_id: String::new(),
+        let Ok((role, memberships)) = standing(self.store.user(&claims.sub).await?) else {
+            return deny(facts, "suspended", Rejection::AccountSuspended);
+        };
+        Ok(Decision::Allow(Principal {
+            user_id: claims.sub,
             auth_type: AuthType::Session,
             role,
             key_id: None,
@@ -360,30 +357,32 @@ impl<S: AuthStore> Authorizer<S> {
             memberships,
             clerk_org_id: claims.org_id,
             clerk_org_role: claims.org_role,
-        })
-    }
-
-    /// Applies the user record (suspension, role, memberships) to a principal under construction.
-    fn principal(
-        &self,
-        user_id: String,
-        user: Option<UserRecord>,
-        facts: &mut DecisionFacts,
-        build: impl FnOnce(Role, crate::principal::Memberships) -> Principal,
-    ) -> Result<Decision, Unavailable> {
-        let (role, memberships) = match user {
-            Some(record) if record.suspended => {
-                facts.reason = Some("suspended");
-                return Ok(Decision::Deny(Rejection::AccountSuspended));
-            }
-            Some(record) => (record.role, record.memberships),
-            None => (Role::None, Default::default()),
-        };
-        let mut principal = build(role, memberships);
-        principal.user_id = user_id;
-        Ok(Decision::Allow(principal))
+        }))
     }
 }
+
+/// Records why, and denies.
+fn deny(
+    facts: &mut DecisionFacts,
+    reason: &'static str,
+    rejection: Rejection,
+) -> Result<Decision, Unavailable> {
+    facts.reason = Some(reason);
+    Ok(Decision::Deny(rejection))
+}
+
+/// What the user record says about the caller: role and memberships (`none` and nothing without a
+/// record), or that the account is suspended.
+fn standing(user: Option<UserRecord>) -> Result<(Role, Memberships), Suspended> {
+    match user {
+        Some(record) if record.suspended => Err(Suspended),
+        Some(record) => Ok((record.role, record.memberships)),
+        None => Ok((Role::None, Memberships::default())),
+    }
+}
+
+/// The user record is suspended.
+struct Suspended;
 
 /// The single `Authorization` value of a request, or the rejection for its absence or ambiguity.
 /// REST API events carry both `headers` and `multiValueHeaders`; more than one value is malformed,
