@@ -34,6 +34,16 @@ fn signing_input(header: &str, payload: &str) -> String {
     format!("{}.{}", b64(header), b64(payload))
 }
 
+/// A valid header and claims whose header names `alg`, really signed with the trusted key under
+/// `algorithm`: the signature is genuine, only the algorithm is one we refuse.
+fn signed_by_trusted_key_as(algorithm: Algorithm, alg: &str) -> String {
+    let input = signing_input(
+        &header_with("alg", json!(alg)).to_string(),
+        &claims().to_string(),
+    );
+    format!("{input}.{}", rsa_sign(&input, algorithm))
+}
+
 /// Signs `input` with `test-key-a`'s private key under any RSA-family algorithm.
 fn rsa_sign(input: &str, alg: Algorithm) -> String {
     let key = EncodingKey::from_rsa_pem(key_a().private_pem.as_bytes()).unwrap();
@@ -171,31 +181,19 @@ async fn rs256_to_hs256_confusion_keyed_with_the_jwk_is_rejected() {
 
 #[tokio::test]
 async fn rs384_signed_by_the_trusted_key_is_rejected() {
-    let input = signing_input(
-        &header_with("alg", json!("RS384")).to_string(),
-        &claims().to_string(),
-    );
-    let token = format!("{input}.{}", rsa_sign(&input, Algorithm::RS384));
+    let token = signed_by_trusted_key_as(Algorithm::RS384, "RS384");
     assert_rejected(&pem_verifier(), &token, InvalidReason::UnsupportedAlgorithm).await;
 }
 
 #[tokio::test]
 async fn rs512_signed_by_the_trusted_key_is_rejected() {
-    let input = signing_input(
-        &header_with("alg", json!("RS512")).to_string(),
-        &claims().to_string(),
-    );
-    let token = format!("{input}.{}", rsa_sign(&input, Algorithm::RS512));
+    let token = signed_by_trusted_key_as(Algorithm::RS512, "RS512");
     assert_rejected(&pem_verifier(), &token, InvalidReason::UnsupportedAlgorithm).await;
 }
 
 #[tokio::test]
 async fn ps256_signed_by_the_trusted_key_is_rejected() {
-    let input = signing_input(
-        &header_with("alg", json!("PS256")).to_string(),
-        &claims().to_string(),
-    );
-    let token = format!("{input}.{}", rsa_sign(&input, Algorithm::PS256));
+    let token = signed_by_trusted_key_as(Algorithm::PS256, "PS256");
     assert_rejected(&pem_verifier(), &token, InvalidReason::UnsupportedAlgorithm).await;
 }
 

@@ -22,8 +22,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::Credentials;
+use aws_config::SdkConfig;
 use gatehouse::apikey::{self, ApiKeyPrefix, Pepper};
 use gatehouse::authorizer::{Authorizer, Decision, DecisionFacts, Parts, http_client};
 use gatehouse::clock::FixedClock;
@@ -37,7 +36,8 @@ use gatehouse::store::memory::MemoryStore;
 use gatehouse::store::{ApiKeyRecord, UserRecord};
 use gatehouse_testkit::jwks_server::{JwksServer, Mode};
 use gatehouse_testkit::servers::{
-    create_secret, dynamodb_endpoint, fresh_store, sdk_config, secretsmanager_endpoint, unique_name,
+    create_secret, dynamodb_endpoint, fresh_store, local_defaults, sdk_config,
+    secretsmanager_endpoint, unique_name,
 };
 use gatehouse_testkit::tokens::{
     DEV_ISSUER, TestKey, key_a, key_b, session_claims, session_header,
@@ -521,15 +521,7 @@ async fn per_service_sdk_config(dynamodb: &str, secrets_manager: &str) -> SdkCon
         "[profile gatehouse-tests]\nservices = gatehouse-local\n\n[services gatehouse-local]\n\
          dynamodb =\n  endpoint_url = {dynamodb}\nsecrets-manager =\n  endpoint_url = {secrets_manager}\n"
     );
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "gatehouse-tests",
-        ))
+    local_defaults()
         .profile_files(
             ProfileFiles::builder()
                 .with_contents(ProfileFileKind::Config, config_file)

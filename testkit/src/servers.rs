@@ -36,8 +36,8 @@ pub fn secretsmanager_endpoint() -> Option<String> {
     endpoint("GATEHOUSE_TEST_SECRETSMANAGER_ENDPOINT")
 }
 
-/// An SDK configuration for a local server: fixed region, dummy credentials, the given endpoint.
-pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+/// The SDK loader for local servers: fixed region and dummy credentials, nothing from the machine.
+pub fn local_defaults() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
@@ -47,9 +47,11 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
             None,
             "gatehouse-tests",
         ))
-        .endpoint_url(endpoint)
-        .load()
-        .await
+}
+
+/// An SDK configuration for a local server: [`local_defaults`] with the given endpoint.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    local_defaults().endpoint_url(endpoint).load().await
 }
 
 /// A unique name, for tables and secrets that must not collide between tests.
