@@ -1,1 +1,1206 @@
-//! Reads `template.yaml`.
+//! Reads `template.yaml`, the SAM template the project deploys, so `gatehouse serve` runs exactly the routes,
+//! authorizer, cache TTL and gateway responses a deployment would have, with no second copy of them to drift.
+//!
+//! Only what the API Gateway emulator needs is extracted: parameter defaults, the one
+//! `AWS::Serverless::Api` (stage, authorizers, gateway responses) and every `AWS::Serverless::Function`
+//! with its `CodeUri`, timeout and `Api` events. CloudFormation short tags (`!Ref`, `!GetAtt`, `!If`, ...)
+//! are read as YAML tags; the few places the emulator must resolve (`StageName`, `ReauthorizeEvery`,
+//! `Timeout`) accept a literal or a `!Ref` to a parameter with a default. Anything the emulator cannot
+//! reproduce faithfully is an error naming the file, the resource and the field, never a silent guess.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_norway::{Mapping, Value};
+
+use crate::gateway::responses::ResponseType;
+use crate::gateway::routes::RouteTable;
+
+/// SAM's default `ReauthorizeEvery` when an authorizer's `Identity` does not set one.
+pub const DEFAULT_REAUTHORIZE_EVERY_SECS: u64 = 300;
+/// API Gateway's upper bound on an authorizer's result TTL.
+pub const MAX_REAUTHORIZE_EVERY_SECS: u64 = 3600;
+/// Lambda's default function timeout (SAM leaves it to Lambda).
+pub const DEFAULT_FUNCTION_TIMEOUT_SECS: u64 = 3;
+
+/// A template that could not be read or is not one the emulator can run.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not YAML.
+    #[error("{file}: not valid YAML: {source}")]
+    Yaml {
+        file: String,
+        #[source]
+        source: serde_norway::Error,
+    },
+    /// The YAML is not a template the emulator can run; `location` is the dotted path of the field.
+    #[error("{file}: {location}: {problem}")]
+    Invalid {
+        file: String,
+        location: String,
+        problem: String,
+    },
+}
+
+/// The parts of a SAM template the gateway emulator runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// `Parameters`, by name.
+    pub parameters: BTreeMap<String, Parameter>,
+    /// The template's one `AWS::Serverless::Api`.
+    pub api: Api,
+    /// Every `AWS::Serverless::Function`, by logical id.
+    pub functions: BTreeMap<String, Function>,
+}
+
+/// One template parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameter {
+    /// `Type` (`String`, `Number`, ...).
+    pub kind: String,
+    /// `Default`, as text (numbers and booleans as written); `None` when the parameter has none.
+    pub default: Option<String>,
+}
+
+/// The `AWS::Serverless::Api` resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Api {
+    /// Its logical id (what events' `RestApiId: !Ref` names).
+    pub logical_id: String,
+    /// `StageName`, resolved.
+    pub stage_name: String,
+    /// `Auth.DefaultAuthorizer`.
+    pub default_authorizer: Option<String>,
+    /// `Auth.Authorizers`, by name.
+    pub authorizers: BTreeMap<String, Authorizer>,
+    /// `GatewayResponses`, by type.
+    pub gateway_responses: BTreeMap<ResponseType, GatewayResponse>,
+}
+
+/// A Lambda REQUEST authorizer (`FunctionPayloadType: REQUEST`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorizer {
+    /// Its name under `Auth.Authorizers`.
+    pub name: String,
+    /// Logical id of the function (`FunctionArn: !GetAtt <id>.Arn`).
+    pub function: String,
+    /// `Identity.Headers` then `Identity.QueryStrings`, in template order.
+    pub identity_sources: Vec<IdentitySource>,
+    /// `Identity.ReauthorizeEvery`, resolved (zero disables caching).
+    pub reauthorize_every: Duration,
+}
+
+/// Where API Gateway reads one identity source of a REQUEST authorizer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// `method.request.header.<name>` (matched case-insensitively).
+    Header(String),
+    /// `method.request.querystring.<name>`.
+    QueryString(String),
+}
+
+impl IdentitySource {
+    /// The mapping expression API Gateway shows for it, e.g. `method.request.header.Authorization`.
+    pub fn expression(&self) -> String {
+        match self {
+            Self::Header(name) => format!("method.request.header.{name}"),
+            Self::QueryString(name) => format!("method.request.querystring.{name}"),
+        }
+    }
+}
+
+/// One entry of `GatewayResponses`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GatewayResponse {
+    /// `StatusCode`, when set.
+    pub status_code: Option<u16>,
+    /// `ResponseParameters.Headers`, in template order.
+    pub headers: Vec<(String, HeaderMapping)>,
+    /// `ResponseTemplates`, by content type.
+    pub templates: BTreeMap<String, String>,
+}
+
+/// The value of a gateway response header: a static string or a value taken from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderMapping {
+    /// `'text'` in the template; the quotes are not part of the value.
+    Static(String),
+    /// `method.request.header.<name>`.
+    RequestHeader(String),
+    /// `method.request.querystring.<name>`.
+    RequestQueryString(String),
+    /// `method.request.path.<name>`.
+    RequestPath(String),
+}
+
+/// An `AWS::Serverless::Function`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// Its logical id.
+    pub logical_id: String,
+    /// `CodeUri` (e.g. `functions/me`), without a leading `./` or trailing `/`: the key the CLI uses to
+    /// pick the in-process implementation.
+    pub code_uri: String,
+    /// `Timeout` (or `Globals.Function.Timeout`, or Lambda's default of 3 s).
+    pub timeout: Duration,
+    /// Its `Type: Api` events.
+    pub routes: Vec<Route>,
+}
+
+/// One `Type: Api` event of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The event's name under `Events`.
+    pub event: String,
+    /// `Path`, e.g. `/v1/me/keys/{id}`.
+    pub path: String,
+    /// `Method`, upper case; `ANY` matches every method.
+    pub method: String,
+    /// The authorizer guarding it: `Auth.Authorizer`, else the API's default; `None` for
+    /// `Authorizer: NONE` or when the API has no default.
+    pub authorizer: Option<String>,
+}
+
+/// The HTTP methods SAM accepts on an `Api` event.
+pub const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+];
+
+impl Template {
+    /// Reads and parses the template at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, TemplateError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse_named(&text, &path.display().to_string())
+    }
+
+    /// Parses template text (errors call the file `template`).
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        Self::parse_named(text, "template")
+    }
+
+    /// Parses template text; errors name `file`.
+    pub fn parse_named(text: &str, file: &str) -> Result<Self, TemplateError> {
+        let root: Value = serde_norway::from_str(text).map_err(|source| TemplateError::Yaml {
+            file: file.to_owned(),
+            source,
+        })?;
+        parse_root(&root).map_err(|problem| TemplateError::Invalid {
+            file: file.to_owned(),
+            location: problem.location,
+            problem: problem.problem,
+        })
+    }
+
+    /// Every route, with the function serving it, in function then event order.
+    pub fn routes(&self) -> impl Iterator<Item = (&Function, &Route)> {
+        self.functions
+            .values()
+            .flat_map(|function| function.routes.iter().map(move |route| (function, route)))
+    }
+
+    /// The function with this logical id.
+    pub fn function(&self, logical_id: &str) -> Option<&Function> {
+        self.functions.get(logical_id)
+    }
+
+    /// The `CodeUri`s the gateway needs an implementation for: every function serving a route or
+    /// acting as an authorizer, sorted and without duplicates.
+    pub fn required_code_uris(&self) -> Vec<String> {
+        let mut uris: Vec<String> = self
+            .routes()
+            .map(|(function, _)| function.code_uri.clone())
+            .chain(
+                self.api
+                    .authorizers
+                    .values()
+                    .filter_map(|authorizer| self.function(&authorizer.function))
+                    .map(|function| function.code_uri.clone()),
+            )
+            .collect();
+        uris.sort();
+        uris.dedup();
+        uris
+    }
+}
+
+/// A problem at a dotted location, before the file name is attached.
+#[derive(Debug)]
+struct Problem {
+    location: String,
+    problem: String,
+}
+
+fn problem(location: &str, problem: impl Into<String>) -> Problem {
+    Problem {
+        location: location.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+type Parsed<T> = Result<T, Problem>;
+
+fn mapping<'a>(value: &'a Value, location: &str) -> Parsed<&'a Mapping> {
+    match value {
+        Value::Mapping(map) => Ok(map),
+        _ => Err(problem(location, "expected a mapping")),
+    }
+}
+
+fn optional_mapping<'a>(
+    map: &'a Mapping,
+    key: &str,
+    location: &str,
+) -> Parsed<Option<&'a Mapping>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => mapping(value, &format!("{location}.{key}")).map(Some),
+    }
+}
+
+fn string<'a>(value: &'a Value, location: &str) -> Parsed<&'a str> {
+    match value {
+        Value::String(text) => Ok(text),
+        _ => Err(problem(location, "expected a string")),
+    }
+}
+
+fn string_list(value: &Value, location: &str) -> Parsed<Vec<String>> {
+    match value {
+        Value::String(text) => Ok(vec![text.clone()]),
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| string(item, &format!("{location}[{i}]")).map(str::to_owned))
+            .collect(),
+        _ => Err(problem(location, "expected a list of strings")),
+    }
+}
+
+/// A `!Ref X` / `{Ref: X}` target, if `value` is one.
+fn ref_target(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => match &tagged.value {
+            Value::String(target) => Some(target),
+            _ => None,
+        },
+        Value::Mapping(map) if map.len() == 1 => match map.get("Ref") {
+            Some(Value::String(target)) => Some(target),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The logical id named by `!GetAtt X.Arn`, `!GetAtt [X, Arn]` or `{Fn::GetAtt: ...}`.
+fn get_att_arn(value: &Value, location: &str) -> Parsed<String> {
+    let target = match value {
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => Some(&tagged.value),
+        Value::Mapping(map) if map.len() == 1 => map.get("Fn::GetAtt"),
+        _ => None,
+    };
+    let not_get_att = || {
+        problem(
+            location,
+            "expected `!GetAtt <FunctionLogicalId>.Arn` (the emulator resolves only a function in this template)",
+        )
+    };
+    let (id, attribute) = match target.ok_or_else(not_get_att)? {
+        Value::String(text) => text.split_once('.').ok_or_else(not_get_att)?,
+        Value::Sequence(parts) => match parts.as_slice() {
+            [Value::String(id), Value::String(attribute)] => (id.as_str(), attribute.as_str()),
+            _ => return Err(not_get_att()),
+        },
+        _ => return Err(not_get_att()),
+    };
+    if attribute != "Arn" {
+        return Err(not_get_att());
+    }
+    Ok(id.to_owned())
+}
+
+struct Context<'a> {
+    parameters: &'a BTreeMap<String, Parameter>,
+}
+
+impl Context<'_> {
+    /// A scalar written literally or as a `!Ref` to a parameter with a default, as text.
+    fn scalar(&self, value: &Value, location: &str) -> Parsed<String> {
+        if let Some(target) = ref_target(value) {
+            let parameter = self.parameters.get(target).ok_or_else(|| {
+                problem(
+                    location,
+                    format!("!Ref {target}: not a parameter of this template (the emulator resolves only parameters)"),
+                )
+            })?;
+            return parameter.default.clone().ok_or_else(|| {
+                problem(
+                    location,
+                    format!("!Ref {target}: the parameter has no Default, so the emulator cannot resolve it"),
+                )
+            });
+        }
+        scalar_text(value).ok_or_else(|| {
+            problem(
+                location,
+                "expected a string, a number or a !Ref to a parameter with a default",
+            )
+        })
+    }
+
+    fn seconds(&self, value: &Value, location: &str, max: u64) -> Parsed<u64> {
+        let text = self.scalar(value, location)?;
+        let seconds: u64 = text
+            .trim()
+            .parse()
+            .map_err(|_| problem(location, format!("expected whole seconds, found {text:?}")))?;
+        if seconds > max {
+            return Err(problem(
+                location,
+                format!("{seconds} is more than the maximum of {max} seconds"),
+            ));
+        }
+        Ok(seconds)
+    }
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_root(root: &Value) -> Parsed<Template> {
+    let root = mapping(root, "(top level)")?;
+    let parameters = parse_parameters(root)?;
+    let context = Context {
+        parameters: &parameters,
+    };
+    let resources = root
+        .get("Resources")
+        .ok_or_else(|| problem("Resources", "missing"))?;
+    let resources = mapping(resources, "Resources")?;
+    let globals = optional_mapping(root, "Globals", "")?;
+    let function_globals = match globals {
+        Some(globals) => optional_mapping(globals, "Function", "Globals")?,
+        None => None,
+    };
+    if let Some(api_globals) = match globals {
+        Some(globals) => optional_mapping(globals, "Api", "Globals")?,
+        None => None,
+    } {
+        for key in [
+            "Auth",
+            "GatewayResponses",
+            "Cors",
+            "DefinitionBody",
+            "DefinitionUri",
+        ] {
+            if api_globals.contains_key(key) {
+                return Err(problem(
+                    &format!("Globals.Api.{key}"),
+                    "not supported by the gateway emulator; set it on the AWS::Serverless::Api resource",
+                ));
+            }
+        }
+    }
+
+    let mut api: Option<(String, &Mapping)> = None;
+    let mut function_resources = Vec::new();
+    for (key, resource) in resources {
+        let id = string(key, "Resources")?;
+        let location = format!("Resources.{id}");
+        let resource = mapping(resource, &location)?;
+        let kind = match resource.get("Type") {
+            Some(kind) => string(kind, &format!("{location}.Type"))?,
+            None => return Err(problem(&format!("{location}.Type"), "missing")),
+        };
+        match kind {
+            "AWS::Serverless::Api" => {
+                if let Some((first, _)) = &api {
+                    return Err(problem(
+                        &location,
+                        format!(
+                            "a second AWS::Serverless::Api (after {first}); the emulator serves one API"
+                        ),
+                    ));
+                }
+                api = Some((id.to_owned(), resource));
+            }
+            "AWS::Serverless::Function" => function_resources.push((id.to_owned(), resource)),
+            _ => {}
+        }
+    }
+    let (api_id, api_resource) =
+        api.ok_or_else(|| problem("Resources", "no AWS::Serverless::Api resource"))?;
+    let api = parse_api(&context, &api_id, api_resource)?;
+
+    let mut functions = BTreeMap::new();
+    for (id, resource) in function_resources {
+        let function = parse_function(&context, &api, function_globals, &id, resource)?;
+        functions.insert(id, function);
+    }
+    for authorizer in api.authorizers.values() {
+        if !functions.contains_key(&authorizer.function) {
+            return Err(problem(
+                &format!(
+                    "Resources.{}.Properties.Auth.Authorizers.{}.FunctionArn",
+                    api.logical_id, authorizer.name
+                ),
+                format!(
+                    "{} is not an AWS::Serverless::Function of this template",
+                    authorizer.function
+                ),
+            ));
+        }
+    }
+    let template = Template {
+        parameters,
+        api,
+        functions,
+    };
+    validate_routes(&template)?;
+    Ok(template)
+}
+
+fn parse_parameters(root: &Mapping) -> Parsed<BTreeMap<String, Parameter>> {
+    let mut parameters = BTreeMap::new();
+    let Some(map) = optional_mapping(root, "Parameters", "")? else {
+        return Ok(parameters);
+    };
+    for (key, value) in map {
+        let name = string(key, "Parameters")?;
+        let location = format!("Parameters.{name}");
+        let definition = mapping(value, &location)?;
+        let kind = match definition.get("Type") {
+            Some(kind) => string(kind, &format!("{location}.Type"))?.to_owned(),
+            None => return Err(problem(&format!("{location}.Type"), "missing")),
+        };
+        let default = match definition.get("Default") {
+            None => None,
+            Some(value) => Some(scalar_text(value).ok_or_else(|| {
+                problem(
+                    &format!("{location}.Default"),
+                    "expected a string, number or boolean",
+                )
+            })?),
+        };
+        parameters.insert(name.to_owned(), Parameter { kind, default });
+    }
+    Ok(parameters)
+}
+
+fn parse_api(context: &Context, id: &str, resource: &Mapping) -> Parsed<Api> {
+    let location = format!("Resources.{id}.Properties");
+    let properties = match resource.get("Properties") {
+        Some(properties) => mapping(properties, &location)?,
+        None => return Err(problem(&location, "missing")),
+    };
+    for key in ["DefinitionBody", "DefinitionUri", "Cors"] {
+        if properties.contains_key(key) {
+            return Err(problem(
+                &format!("{location}.{key}"),
+                "not supported by the gateway emulator (routes come from the functions' Api events)",
+            ));
+        }
+    }
+    let stage_location = format!("{location}.StageName");
+    let stage_name = match properties.get("StageName") {
+        Some(value) => context.scalar(value, &stage_location)?,
+        None => return Err(problem(&stage_location, "missing")),
+    };
+    if stage_name.is_empty()
+        || !stage_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(problem(
+            &stage_location,
+            format!("{stage_name:?} is not a stage name (letters, digits, - and _)"),
+        ));
+    }
+
+    let mut default_authorizer = None;
+    let mut authorizers = BTreeMap::new();
+    if let Some(auth) = optional_mapping(properties, "Auth", &location)? {
+        let auth_location = format!("{location}.Auth");
+        if let Some(value) = auth.get("DefaultAuthorizer") {
+            let name = string(value, &format!("{auth_location}.DefaultAuthorizer"))?;
+            if name == "AWS_IAM" {
+                return Err(problem(
+                    &format!("{auth_location}.DefaultAuthorizer"),
+                    "AWS_IAM authorization is not supported by the gateway emulator",
+                ));
+            }
+            default_authorizer = Some(name.to_owned());
+        }
+        if auth.get("ApiKeyRequired") == Some(&Value::Bool(true)) {
+            return Err(problem(
+                &format!("{auth_location}.ApiKeyRequired"),
+                "API Gateway API keys are not supported by the gateway emulator",
+            ));
+        }
+        if let Some(map) = optional_mapping(auth, "Authorizers", &auth_location)? {
+            for (key, value) in map {
+                let name = string(key, &format!("{auth_location}.Authorizers"))?;
+                let authorizer = parse_authorizer(
+                    context,
+                    name,
+                    value,
+                    &format!("{auth_location}.Authorizers.{name}"),
+                )?;
+                authorizers.insert(name.to_owned(), authorizer);
+            }
+        }
+        if let Some(name) = &default_authorizer {
+            if !authorizers.contains_key(name) {
+                return Err(problem(
+                    &format!("{auth_location}.DefaultAuthorizer"),
+                    format!("{name} is not one of Auth.Authorizers"),
+                ));
+            }
+        }
+    }
+
+    let mut gateway_responses = BTreeMap::new();
+    if let Some(map) = optional_mapping(properties, "GatewayResponses", &location)? {
+        for (key, value) in map {
+            let name = string(key, &format!("{location}.GatewayResponses"))?;
+            let entry_location = format!("{location}.GatewayResponses.{name}");
+            let kind = ResponseType::parse(name).ok_or_else(|| {
+                problem(&entry_location, "not an API Gateway gateway response type")
+            })?;
+            gateway_responses.insert(
+                kind,
+                parse_gateway_response(context, value, &entry_location)?,
+            );
+        }
+    }
+
+    Ok(Api {
+        logical_id: id.to_owned(),
+        stage_name,
+        default_authorizer,
+        authorizers,
+        gateway_responses,
+    })
+}
+
+fn parse_authorizer(
+    context: &Context,
+    name: &str,
+    value: &Value,
+    location: &str,
+) -> Parsed<Authorizer> {
+    let definition = mapping(value, location)?;
+    if definition.contains_key("UserPoolArn") {
+        return Err(problem(
+            location,
+            "Cognito authorizers are not supported by the gateway emulator",
+        ));
+    }
+    let function = match definition.get("FunctionArn") {
+        Some(value) => get_att_arn(value, &format!("{location}.FunctionArn"))?,
+        None => return Err(problem(&format!("{location}.FunctionArn"), "missing")),
+    };
+    let payload = match definition.get("FunctionPayloadType") {
+        Some(value) => string(value, &format!("{location}.FunctionPayloadType"))?,
+        None => "TOKEN",
+    };
+    if payload != "REQUEST" {
+        return Err(problem(
+            &format!("{location}.FunctionPayloadType"),
+            format!("{payload} authorizers are not supported by the gateway emulator; use REQUEST"),
+        ));
+    }
+    let mut identity_sources = Vec::new();
+    let mut reauthorize_every = DEFAULT_REAUTHORIZE_EVERY_SECS;
+    let identity_location = format!("{location}.Identity");
+    if let Some(identity) = optional_mapping(definition, "Identity", location)? {
+        for key in ["StageVariables", "Context"] {
+            if identity.contains_key(key) {
+                return Err(problem(
+                    &format!("{identity_location}.{key}"),
+                    "identity sources other than headers and query strings are not supported by the gateway emulator",
+                ));
+            }
+        }
+        if let Some(value) = identity.get("Headers") {
+            for name in string_list(value, &format!("{identity_location}.Headers"))? {
+                identity_sources.push(IdentitySource::Header(name));
+            }
+        }
+        if let Some(value) = identity.get("QueryStrings") {
+            for name in string_list(value, &format!("{identity_location}.QueryStrings"))? {
+                identity_sources.push(IdentitySource::QueryString(name));
+            }
+        }
+        if let Some(value) = identity.get("ReauthorizeEvery") {
+            reauthorize_every = context.seconds(
+                value,
+                &format!("{identity_location}.ReauthorizeEvery"),
+                MAX_REAUTHORIZE_EVERY_SECS,
+            )?;
+        }
+    }
+    if identity_sources.is_empty() && reauthorize_every > 0 {
+        return Err(problem(
+            &identity_location,
+            "a cached REQUEST authorizer needs at least one identity source (Headers or QueryStrings)",
+        ));
+    }
+    Ok(Authorizer {
+        name: name.to_owned(),
+        function,
+        identity_sources,
+        reauthorize_every: Duration::from_secs(reauthorize_every),
+    })
+}
+
+fn parse_gateway_response(
+    context: &Context,
+    value: &Value,
+    location: &str,
+) -> Parsed<GatewayResponse> {
+    let definition = mapping(value, location)?;
+    let mut response = GatewayResponse::default();
+    if let Some(value) = definition.get("StatusCode") {
+        let status_location = format!("{location}.StatusCode");
+        let text = context.scalar(value, &status_location)?;
+        let status: u16 = text
+            .trim()
+            .parse()
+            .map_err(|_| problem(&status_location, format!("{text:?} is not a status code")))?;
+        if !(100..=599).contains(&status) {
+            return Err(problem(
+                &status_location,
+                format!("{status} is not a status code"),
+            ));
+        }
+        response.status_code = Some(status);
+    }
+    if let Some(parameters) = optional_mapping(definition, "ResponseParameters", location)? {
+        let parameters_location = format!("{location}.ResponseParameters");
+        for key in ["Paths", "QueryStrings"] {
+            if parameters.contains_key(key) {
+                return Err(problem(
+                    &format!("{parameters_location}.{key}"),
+                    "not supported by the gateway emulator (only Headers)",
+                ));
+            }
+        }
+        if let Some(headers) = optional_mapping(parameters, "Headers", &parameters_location)? {
+            for (key, value) in headers {
+                let name = string(key, &format!("{parameters_location}.Headers"))?;
+                let header_location = format!("{parameters_location}.Headers.{name}");
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(problem(&header_location, "not a valid header name"));
+                }
+                let mapping = header_mapping(string(value, &header_location)?)
+                    .ok_or_else(|| {
+                        problem(
+                            &header_location,
+                            "expected a quoted static value like \"'text'\" or method.request.{header,querystring,path}.<name>",
+                        )
+                    })?;
+                if let HeaderMapping::Static(text) = &mapping {
+                    if http::HeaderValue::from_str(text).is_err() {
+                        return Err(problem(&header_location, "not a valid header value"));
+                    }
+                }
+                response.headers.push((name.to_owned(), mapping));
+            }
+        }
+    }
+    if let Some(templates) = optional_mapping(definition, "ResponseTemplates", location)? {
+        for (key, value) in templates {
+            let content_type = string(key, &format!("{location}.ResponseTemplates"))?;
+            let text = string(
+                value,
+                &format!("{location}.ResponseTemplates.{content_type}"),
+            )?;
+            response
+                .templates
+                .insert(content_type.to_owned(), text.to_owned());
+        }
+    }
+    Ok(response)
+}
+
+fn header_mapping(value: &str) -> Option<HeaderMapping> {
+    if let Some(inner) = value
+        .strip_prefix('\'')
+        .and_then(|rest| rest.strip_suffix('\''))
+    {
+        return Some(HeaderMapping::Static(inner.to_owned()));
+    }
+    let nonempty = |name: &str| (!name.is_empty()).then(|| name.to_owned());
+    if let Some(name) = value.strip_prefix("method.request.header.") {
+        return nonempty(name).map(HeaderMapping::RequestHeader);
+    }
+    if let Some(name) = value.strip_prefix("method.request.querystring.") {
+        return nonempty(name).map(HeaderMapping::RequestQueryString);
+    }
+    if let Some(name) = value.strip_prefix("method.request.path.") {
+        return nonempty(name).map(HeaderMapping::RequestPath);
+    }
+    None
+}
+
+fn normalize_code_uri(uri: &str) -> String {
+    let trimmed = uri.trim();
+    let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
+    trimmed.trim_end_matches('/').to_owned()
+}
+
+fn parse_function(
+    context: &Context,
+    api: &Api,
+    globals: Option<&Mapping>,
+    id: &str,
+    resource: &Mapping,
+) -> Parsed<Function> {
+    let location = format!("Resources.{id}.Properties");
+    let properties = match resource.get("Properties") {
+        Some(properties) => mapping(properties, &location)?,
+        None => return Err(problem(&location, "missing")),
+    };
+    let global = |key: &str| globals.and_then(|globals| globals.get(key));
+    let code_uri = match (properties.get("CodeUri"), global("CodeUri")) {
+        (Some(value), _) => string(value, &format!("{location}.CodeUri")).map_err(|_| {
+            problem(
+                &format!("{location}.CodeUri"),
+                "expected a local path such as functions/me",
+            )
+        })?,
+        (None, Some(value)) => string(value, "Globals.Function.CodeUri")?,
+        (None, None) => return Err(problem(&format!("{location}.CodeUri"), "missing")),
+    };
+    let code_uri = normalize_code_uri(code_uri);
+    if code_uri.is_empty() {
+        return Err(problem(&format!("{location}.CodeUri"), "empty"));
+    }
+    let timeout = match (properties.get("Timeout"), global("Timeout")) {
+        (Some(value), _) => context.seconds(value, &format!("{location}.Timeout"), 900)?,
+        (None, Some(value)) => context.seconds(value, "Globals.Function.Timeout", 900)?,
+        (None, None) => DEFAULT_FUNCTION_TIMEOUT_SECS,
+    };
+    if timeout == 0 {
+        return Err(problem(
+            &format!("{location}.Timeout"),
+            "must be at least 1 second",
+        ));
+    }
+
+    let mut routes = Vec::new();
+    if let Some(events) = optional_mapping(properties, "Events", &location)? {
+        for (key, value) in events {
+            let event = string(key, &format!("{location}.Events"))?;
+            let event_location = format!("{location}.Events.{event}");
+            let definition = mapping(value, &event_location)?;
+            let kind = match definition.get("Type") {
+                Some(kind) => string(kind, &format!("{event_location}.Type"))?,
+                None => return Err(problem(&format!("{event_location}.Type"), "missing")),
+            };
+            if kind != "Api" {
+                continue;
+            }
+            let route = parse_api_event(api, event, definition, &event_location)?;
+            routes.push(route);
+        }
+    }
+    Ok(Function {
+        logical_id: id.to_owned(),
+        code_uri,
+        timeout: Duration::from_secs(timeout),
+        routes,
+    })
+}
+
+fn parse_api_event(api: &Api, event: &str, definition: &Mapping, location: &str) -> Parsed<Route> {
+    let properties_location = format!("{location}.Properties");
+    let properties = match definition.get("Properties") {
+        Some(properties) => mapping(properties, &properties_location)?,
+        None => return Err(problem(&properties_location, "missing")),
+    };
+    match properties.get("RestApiId").map(ref_target) {
+        Some(Some(target)) if target == api.logical_id => {}
+        Some(_) => {
+            return Err(problem(
+                &format!("{properties_location}.RestApiId"),
+                format!(
+                    "expected !Ref {} (the emulator serves that API only)",
+                    api.logical_id
+                ),
+            ));
+        }
+        None => {
+            return Err(problem(
+                &format!("{properties_location}.RestApiId"),
+                format!(
+                    "missing: SAM would create an implicit API; set RestApiId: !Ref {}",
+                    api.logical_id
+                ),
+            ));
+        }
+    }
+    let path = match properties.get("Path") {
+        Some(value) => string(value, &format!("{properties_location}.Path"))?,
+        None => return Err(problem(&format!("{properties_location}.Path"), "missing")),
+    };
+    let method_location = format!("{properties_location}.Method");
+    let method = match properties.get("Method") {
+        Some(value) => string(value, &method_location)?.to_ascii_uppercase(),
+        None => return Err(problem(&method_location, "missing")),
+    };
+    if !METHODS.contains(&method.as_str()) {
+        return Err(problem(
+            &method_location,
+            format!("{method} is not one of {}", METHODS.join(", ")),
+        ));
+    }
+    let mut authorizer = api.default_authorizer.clone();
+    if let Some(auth) = optional_mapping(properties, "Auth", &properties_location)? {
+        let auth_location = format!("{properties_location}.Auth");
+        if auth.get("ApiKeyRequired") == Some(&Value::Bool(true)) {
+            return Err(problem(
+                &format!("{auth_location}.ApiKeyRequired"),
+                "API Gateway API keys are not supported by the gateway emulator",
+            ));
+        }
+        if let Some(value) = auth.get("Authorizer") {
+            let name_location = format!("{auth_location}.Authorizer");
+            let name = string(value, &name_location)?;
+            authorizer = match name {
+                "NONE" => None,
+                "AWS_IAM" => {
+                    return Err(problem(
+                        &name_location,
+                        "AWS_IAM authorization is not supported by the gateway emulator",
+                    ));
+                }
+                other if api.authorizers.contains_key(other) => Some(other.to_owned()),
+                other => {
+                    return Err(problem(
+                        &name_location,
+                        format!("{other} is not NONE nor one of the API's Auth.Authorizers"),
+                    ));
+                }
+            };
+        }
+    }
+    Ok(Route {
+        event: event.to_owned(),
+        path: path.to_owned(),
+        method,
+        authorizer,
+    })
+}
+
+fn validate_routes(template: &Template) -> Parsed<()> {
+    let routes = template.routes().map(|(function, route)| {
+        (
+            route.path.as_str(),
+            route.method.as_str(),
+            format!("{}.{}", function.logical_id, route.event),
+        )
+    });
+    RouteTable::build(routes)
+        .map(drop)
+        .map_err(|error| problem(&format!("Resources.{}", error.route()), error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use super::*;
+
+    fn real_template() -> Template {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        Template::load(&path).unwrap()
+    }
+
+    #[test]
+    fn reads_the_real_template() {
+        let template = real_template();
+        assert_eq!(template.api.logical_id, "GatehouseApi");
+        assert_eq!(template.api.stage_name, "prod");
+        assert_eq!(
+            template.api.default_authorizer.as_deref(),
+            Some("GatehouseAuthorizer")
+        );
+        let authorizer = &template.api.authorizers["GatehouseAuthorizer"];
+        assert_eq!(authorizer.function, "AuthorizerFunction");
+        assert_eq!(
+            authorizer.identity_sources,
+            vec![IdentitySource::Header("Authorization".into())]
+        );
+        assert_eq!(
+            authorizer.identity_sources[0].expression(),
+            "method.request.header.Authorization"
+        );
+        assert_eq!(authorizer.reauthorize_every, Duration::from_secs(60));
+        assert_eq!(
+            template.parameters["ReauthorizeEvery"].default.as_deref(),
+            Some("60")
+        );
+        assert_eq!(template.parameters["ClerkIssuer"].default, None);
+
+        let authorizer_function = &template.functions["AuthorizerFunction"];
+        assert_eq!(authorizer_function.code_uri, "functions/authorizer");
+        assert_eq!(authorizer_function.timeout, Duration::from_secs(10));
+        assert!(authorizer_function.routes.is_empty());
+
+        let health = &template.functions["HealthFunction"];
+        assert_eq!(health.code_uri, "functions/health");
+        assert_eq!(
+            health.routes,
+            vec![Route {
+                event: "Health".into(),
+                path: "/health".into(),
+                method: "GET".into(),
+                authorizer: None,
+            }]
+        );
+        let uris = template.required_code_uris();
+        assert!(uris.contains(&"functions/authorizer".to_owned()));
+        assert!(uris.contains(&"functions/health".to_owned()));
+    }
+
+    #[test]
+    fn reads_the_real_gateway_responses() {
+        let template = real_template();
+        let responses = &template.api.gateway_responses;
+        let denied = &responses[&ResponseType::AccessDenied];
+        assert_eq!(denied.status_code, Some(401));
+        assert_eq!(
+            denied.headers,
+            vec![
+                (
+                    "WWW-Authenticate".to_owned(),
+                    HeaderMapping::Static("Bearer".into())
+                ),
+                (
+                    "Content-Type".to_owned(),
+                    HeaderMapping::Static("application/json".into())
+                ),
+            ]
+        );
+        assert_eq!(
+            denied.templates["application/json"],
+            r#"{"error":"$context.authorizer.error","code":"$context.authorizer.code"}"#
+        );
+        assert_eq!(
+            responses[&ResponseType::MissingAuthenticationToken].status_code,
+            Some(404)
+        );
+        assert_eq!(responses[&ResponseType::Default4xx].status_code, None);
+        assert!(responses.contains_key(&ResponseType::Default5xx));
+        assert!(responses.contains_key(&ResponseType::AuthorizerFailure));
+        assert!(responses.contains_key(&ResponseType::AuthorizerConfigurationError));
+        assert!(responses.contains_key(&ResponseType::Unauthorized));
+    }
+
+    const SMALL: &str = r#"
+Parameters:
+  Stage: { Type: String, Default: dev }
+  Ttl: { Type: Number, Default: 0 }
+  NoDefault: { Type: String }
+Globals:
+  Function:
+    Timeout: 7
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: !Ref Stage
+      Auth:
+        DefaultAuthorizer: Lambda
+        Authorizers:
+          Lambda:
+            FunctionArn: { "Fn::GetAtt": [Auth, Arn] }
+            FunctionPayloadType: REQUEST
+            Identity:
+              Headers: [Authorization, X-Tenant]
+              QueryStrings: [token]
+              ReauthorizeEvery: !Ref Ttl
+      GatewayResponses:
+        DEFAULT_4XX:
+          StatusCode: 418
+          ResponseParameters:
+            Headers:
+              X-Echo: method.request.header.X-Request
+  Auth:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: ./fns/auth/
+  Items:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fns/items
+      Timeout: 20
+      Events:
+        List:
+          Type: Api
+          Properties: { RestApiId: !Ref Api, Path: /items, Method: get }
+        One:
+          Type: Api
+          Properties:
+            RestApiId: { Ref: Api }
+            Path: /items/{id}
+            Method: any
+            Auth: { Authorizer: NONE }
+        Tick:
+          Type: Schedule
+          Properties: { Schedule: rate(1 minute) }
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties: { TableName: !Sub "${AWS::StackName}-t" }
+"#;
+
+    #[test]
+    fn reads_a_small_template_with_long_and_short_forms() {
+        let template = Template::parse(SMALL).unwrap();
+        assert_eq!(template.api.stage_name, "dev");
+        let authorizer = &template.api.authorizers["Lambda"];
+        assert_eq!(authorizer.function, "Auth");
+        assert_eq!(authorizer.reauthorize_every, Duration::ZERO);
+        assert_eq!(
+            authorizer.identity_sources,
+            vec![
+                IdentitySource::Header("Authorization".into()),
+                IdentitySource::Header("X-Tenant".into()),
+                IdentitySource::QueryString("token".into()),
+            ]
+        );
+        let default4xx = &template.api.gateway_responses[&ResponseType::Default4xx];
+        assert_eq!(default4xx.status_code, Some(418));
+        assert_eq!(
+            default4xx.headers,
+            vec![(
+                "X-Echo".to_owned(),
+                HeaderMapping::RequestHeader("X-Request".into())
+            )]
+        );
+        assert_eq!(template.functions["Auth"].code_uri, "fns/auth");
+        assert_eq!(template.functions["Auth"].timeout, Duration::from_secs(7));
+        let items = &template.functions["Items"];
+        assert_eq!(items.timeout, Duration::from_secs(20));
+        assert_eq!(items.routes.len(), 2, "the Schedule event is not a route");
+        assert_eq!(items.routes[0].method, "GET");
+        assert_eq!(items.routes[0].authorizer.as_deref(), Some("Lambda"));
+        assert_eq!(items.routes[1].method, "ANY");
+        assert_eq!(items.routes[1].authorizer, None);
+        assert_eq!(template.routes().count(), 2);
+        assert_eq!(template.required_code_uris(), vec!["fns/auth", "fns/items"]);
+    }
+
+    fn error_of(text: &str) -> String {
+        Template::parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_file_resource_and_field() {
+        let unknown_function = SMALL.replace("[Auth, Arn]", "[Missing, Arn]");
+        let message = error_of(&unknown_function);
+        assert!(
+            message
+                .contains("template: Resources.Api.Properties.Auth.Authorizers.Lambda.FunctionArn")
+                && message.contains("Missing"),
+            "{message}"
+        );
+
+        let no_default = SMALL.replace("StageName: !Ref Stage", "StageName: !Ref NoDefault");
+        let message = error_of(&no_default);
+        assert!(
+            message.contains("Resources.Api.Properties.StageName") && message.contains("NoDefault"),
+            "{message}"
+        );
+
+        let token = SMALL.replace("FunctionPayloadType: REQUEST", "FunctionPayloadType: TOKEN");
+        assert!(error_of(&token).contains("FunctionPayloadType: TOKEN authorizers"));
+
+        let bad_method = SMALL.replace("Method: get", "Method: fetch");
+        let message = error_of(&bad_method);
+        assert!(
+            message.contains("Resources.Items.Properties.Events.List.Properties.Method")
+                && message.contains("FETCH"),
+            "{message}"
+        );
+
+        let bad_authorizer = SMALL.replace("Authorizer: NONE", "Authorizer: Other");
+        assert!(error_of(&bad_authorizer).contains("Events.One.Properties.Auth.Authorizer"));
+
+        let other_api = SMALL.replace("RestApiId: !Ref Api,", "RestApiId: !Ref Elsewhere,");
+        assert!(error_of(&other_api).contains("Events.List.Properties.RestApiId"));
+
+        let bad_type = SMALL.replace("DEFAULT_4XX:", "DEFAULT_418:");
+        assert!(error_of(&bad_type).contains("GatewayResponses.DEFAULT_418"));
+
+        let unquoted = SMALL.replace("method.request.header.X-Request", "Bearer");
+        assert!(error_of(&unquoted).contains("ResponseParameters.Headers.X-Echo"));
+
+        let too_long = SMALL.replace("Default: 0", "Default: 4000");
+        assert!(error_of(&too_long).contains("ReauthorizeEvery: 4000 is more than the maximum"));
+
+        let duplicate = SMALL
+            .replace("Path: /items/{id}", "Path: /items")
+            .replace("Method: any", "Method: get");
+        let message = error_of(&duplicate);
+        assert!(
+            message.contains("GET /items") && message.contains("Items.List"),
+            "{message}"
+        );
+
+        let siblings = SMALL.replace(
+            "Properties: { RestApiId: !Ref Api, Path: /items, Method: get }",
+            "Properties: { RestApiId: !Ref Api, Path: /items/{name}/x, Method: get }",
+        );
+        let message = error_of(&siblings);
+        assert!(
+            message.contains("{name}") && message.contains("{id}"),
+            "{message}"
+        );
+
+        assert!(error_of("a: [").contains("template: not valid YAML"));
+        assert!(error_of("Resources: {}").contains("no AWS::Serverless::Api"));
+        let missing = Template::load("/nonexistent/template.yaml").unwrap_err();
+        assert!(missing.to_string().contains("/nonexistent/template.yaml"));
+    }
+
+    #[test]
+    fn uncached_authorizers_may_have_no_identity_source() {
+        let text = SMALL.replace(
+            "Headers: [Authorization, X-Tenant]\n              QueryStrings: [token]\n",
+            "",
+        );
+        let template = Template::parse(&text).unwrap();
+        assert!(
+            template.api.authorizers["Lambda"]
+                .identity_sources
+                .is_empty()
+        );
+        let cached = text.replace("ReauthorizeEvery: !Ref Ttl", "ReauthorizeEvery: 30");
+        assert!(error_of(&cached).contains("needs at least one identity source"));
+    }
+}

@@ -168,6 +168,7 @@ fn decisions(c: &mut Criterion) {
         expires_at: Some(NOW + 86_400 * 90),
         tail: api_key.tail(),
         last_used_at: None,
+        revoked_at: None,
     });
     let authorizer = authorizer(store);
     let jwt_event = event(&format!("Bearer {token}"));

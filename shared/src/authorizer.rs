@@ -13,7 +13,7 @@ use std::time::Instant;
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
 use http::HeaderMap;
 
-use crate::apikey::{self, ApiKeyPrefix, Pepper};
+use crate::apikey::{self, ApiKeyPrefix, KeyHash, Pepper};
 use crate::bearer::{self, Credential};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthorizerConfig, ClerkKeyConfig, PepperSource};
@@ -25,7 +25,7 @@ use crate::policy::{self, AuthorizerResponse, MethodArn};
 use crate::principal::{AuthType, Memberships, Principal, Role, Scopes};
 use crate::secrets::{self, SecretError};
 use crate::store::dynamo::DynamoStore;
-use crate::store::{AuthStore, UserRecord};
+use crate::store::{AuthStore, LAST_USED_INTERVAL_SECS, UserRecord};
 
 /// An allow or a deny. (Outages are the `Err` side of [`Authorizer::decide`].)
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +67,9 @@ pub struct Authorizer<S> {
     prefix: ApiKeyPrefix,
     pepper: Pepper,
     verifier: ClerkVerifier,
-    store: S,
+    store: Arc<S>,
     clock: Arc<dyn Clock>,
+    last_used: LastUsedWrites,
 }
 
 impl<S> std::fmt::Debug for Authorizer<S> {
@@ -118,16 +119,7 @@ impl Authorizer<DynamoStore> {
             Some(client) => secrets::secret_string(client, id).await,
             None => Err(SecretError::Empty { id: id.to_owned() }),
         };
-        let pepper_text = match &config.pepper {
-            PepperSource::SecretId(id) => read_secret(id).await?,
-            PepperSource::Inline(secret) => secret.clone(),
-        };
-        let pepper = Pepper::new(pepper_text.expose().as_bytes()).map_err(|problem| {
-            crate::config::ConfigError {
-                var: "API_KEY_PEPPER_SECRET_ID",
-                problem: format!("secret {problem}"),
-            }
-        })?;
+        let pepper = load_pepper(&config.pepper, secrets_client.as_ref()).await?;
         let source = match &config.clerk.keys {
             ClerkKeyConfig::Pem(pem) => {
                 KeySource::from_pem(pem).map_err(|p| crate::config::ConfigError {
@@ -166,6 +158,30 @@ impl Authorizer<DynamoStore> {
     }
 }
 
+/// Reads the pepper from its source (`secrets` is needed for a Secrets Manager source).
+pub async fn load_pepper(
+    source: &PepperSource,
+    secrets: Option<&aws_sdk_secretsmanager::Client>,
+) -> Result<Pepper, InitError> {
+    let text = match (source, secrets) {
+        (PepperSource::SecretId(id), Some(client)) => secrets::secret_string(client, id).await?,
+        (PepperSource::SecretId(id), None) => {
+            return Err(SecretError::Empty { id: id.clone() }.into());
+        }
+        (PepperSource::Inline(secret), _) => secret.clone(),
+    };
+    Pepper::new(text.expose().as_bytes()).map_err(|problem| {
+        let var = match source {
+            PepperSource::SecretId(_) => "API_KEY_PEPPER_SECRET_ID",
+            PepperSource::Inline(_) => "API_KEY_PEPPER",
+        };
+        InitError::Config(crate::config::ConfigError {
+            var,
+            problem: format!("secret {problem}"),
+        })
+    })
+}
+
 /// The DynamoDB client for the authorizer: the SDK's defaults plus explicit time bounds, so an
 /// unreachable store becomes a function error in about three seconds instead of hanging until the
 /// Lambda timeout (each attempt is bounded; the standard retry policy still applies within the total).
@@ -181,7 +197,7 @@ pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client 
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-impl<S: AuthStore> Authorizer<S> {
+impl<S: AuthStore + 'static> Authorizer<S> {
     /// Assembles an authorizer.
     pub fn from_parts(parts: Parts<S>) -> Self {
         let verifier = ClerkVerifier::new(parts.settings, parts.keys, Arc::clone(&parts.clock));
@@ -189,8 +205,9 @@ impl<S: AuthStore> Authorizer<S> {
             prefix: parts.prefix,
             pepper: parts.pepper,
             verifier,
-            store: parts.store,
+            store: Arc::new(parts.store),
             clock: parts.clock,
+            last_used: LastUsedWrites::default(),
         }
     }
 
@@ -307,12 +324,14 @@ impl<S: AuthStore> Authorizer<S> {
         if !record.active {
             return deny(facts, "revoked", Rejection::InvalidApiKey);
         }
-        if !record.is_usable_at(self.clock.now_unix()) {
+        let now = self.clock.now_unix();
+        if !record.is_usable_at(now) {
             return deny(facts, "expired", Rejection::InvalidApiKey);
         }
         let Ok((role, memberships)) = standing(self.store.user(&record.user_id).await?) else {
             return deny(facts, "suspended", Rejection::AccountSuspended);
         };
+        self.record_use(hash, record.last_used_at, now);
         Ok(Decision::Allow(Principal {
             user_id: record.user_id,
             auth_type: AuthType::ApiKey,
@@ -358,6 +377,62 @@ impl<S: AuthStore> Authorizer<S> {
             clerk_org_id: claims.org_id,
             clerk_org_role: claims.org_role,
         }))
+    }
+}
+
+impl<S: AuthStore + 'static> Authorizer<S> {
+    /// Keeps `lastUsedAt` roughly current without a write per request and without delaying the
+    /// answer: nothing is written when the record (or this container) wrote it less than
+    /// [`LAST_USED_INTERVAL_SECS`] ago; otherwise one conditional write runs in the background, and a
+    /// failure is only logged. In Lambda the write finishes while the runtime posts the response and
+    /// waits for the next event, or after the next thaw.
+    fn record_use(&self, hash: KeyHash, stored: Option<i64>, now: i64) {
+        if stored.is_some_and(|at| now.saturating_sub(at) < LAST_USED_INTERVAL_SECS) {
+            return;
+        }
+        if !self.last_used.claim(&hash, now) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = Arc::clone(&self.store);
+        runtime.spawn(async move {
+            if let Err(error) = store
+                .touch_api_key(&hash, now, LAST_USED_INTERVAL_SECS)
+                .await
+            {
+                tracing::warn!(error = %error, "lastUsedAt update failed");
+            }
+        });
+    }
+}
+
+/// This container's recent `lastUsedAt` writes, so a busy key is written at most once per interval
+/// per container. Bounded: when full it forgets everything, which costs at most one extra write per
+/// key.
+#[derive(Debug, Default)]
+struct LastUsedWrites(std::sync::Mutex<std::collections::HashMap<KeyHash, i64>>);
+
+impl LastUsedWrites {
+    const CAPACITY: usize = 4096;
+
+    /// Whether this container should write now (and, if so, notes that it does).
+    fn claim(&self, hash: &KeyHash, now: i64) -> bool {
+        let Ok(mut writes) = self.0.lock() else {
+            return false;
+        };
+        if writes
+            .get(hash)
+            .is_some_and(|at| now.saturating_sub(*at) < LAST_USED_INTERVAL_SECS)
+        {
+            return false;
+        }
+        if writes.len() >= Self::CAPACITY {
+            writes.clear();
+        }
+        writes.insert(*hash, now);
+        true
     }
 }
 

@@ -197,6 +197,65 @@ impl ClerkConfig {
     }
 }
 
+/// `API_KEY_PREFIX` (default `sf_`).
+fn api_key_prefix<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<ApiKeyPrefix, ConfigError> {
+    match env.get("API_KEY_PREFIX") {
+        Some(prefix) => ApiKeyPrefix::parse(&prefix).map_err(|p| invalid("API_KEY_PREFIX", p)),
+        None => Ok(ApiKeyPrefix::default_prefix()),
+    }
+}
+
+/// `API_KEY_PEPPER_SECRET_ID`, or `API_KEY_PEPPER` for local use.
+fn pepper_source<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<PepperSource, ConfigError> {
+    match (
+        env.get("API_KEY_PEPPER_SECRET_ID"),
+        env.get("API_KEY_PEPPER"),
+    ) {
+        (Some(id), _) => Ok(PepperSource::SecretId(id)),
+        (None, Some(inline)) => {
+            crate::apikey::Pepper::new(inline.as_bytes())
+                .map_err(|p| invalid("API_KEY_PEPPER", p))?;
+            Ok(PepperSource::Inline(SecretString::new(inline)))
+        }
+        (None, None) => Err(invalid(
+            "API_KEY_PEPPER_SECRET_ID",
+            "is required (or API_KEY_PEPPER for local use)",
+        )),
+    }
+}
+
+/// Everything a route function reads from its environment.
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    /// `TABLE_NAME`.
+    pub table_name: String,
+    /// `API_KEY_PREFIX` (default `sf_`).
+    pub api_key_prefix: ApiKeyPrefix,
+    /// The pepper's source, for the functions that create keys.
+    pub pepper: Option<PepperSource>,
+}
+
+impl RouteConfig {
+    /// Reads a route function's variables through `env`; the pepper is required only when
+    /// `needs_pepper` (the key-creating function), and not read otherwise.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+        needs_pepper: bool,
+    ) -> Result<Self, ConfigError> {
+        Ok(RouteConfig {
+            table_name: env.required("TABLE_NAME")?,
+            api_key_prefix: api_key_prefix(env)?,
+            pepper: if needs_pepper {
+                Some(pepper_source(env)?)
+            } else {
+                None
+            },
+        })
+    }
+}
+
 impl AuthorizerConfig {
     /// Reads the authorizer's variables from the process environment.
     pub fn from_process_env() -> Result<Self, ConfigError> {
@@ -206,29 +265,8 @@ impl AuthorizerConfig {
     /// Reads the authorizer's variables through `env`.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let table_name = env.required("TABLE_NAME")?;
-        let api_key_prefix = match env.get("API_KEY_PREFIX") {
-            Some(prefix) => {
-                ApiKeyPrefix::parse(&prefix).map_err(|p| invalid("API_KEY_PREFIX", p))?
-            }
-            None => ApiKeyPrefix::default_prefix(),
-        };
-        let pepper = match (
-            env.get("API_KEY_PEPPER_SECRET_ID"),
-            env.get("API_KEY_PEPPER"),
-        ) {
-            (Some(id), _) => PepperSource::SecretId(id),
-            (None, Some(inline)) => {
-                crate::apikey::Pepper::new(inline.as_bytes())
-                    .map_err(|p| invalid("API_KEY_PEPPER", p))?;
-                PepperSource::Inline(SecretString::new(inline))
-            }
-            (None, None) => {
-                return Err(invalid(
-                    "API_KEY_PEPPER_SECRET_ID",
-                    "is required (or API_KEY_PEPPER for local use)",
-                ));
-            }
-        };
+        let api_key_prefix = api_key_prefix(env)?;
+        let pepper = pepper_source(env)?;
         let clerk = ClerkConfig::from_env(env)?;
         Ok(AuthorizerConfig {
             table_name,

@@ -2,8 +2,10 @@
 //! common. Each module owns one concern; the function crates stay thin wrappers around it.
 //!
 //! The authorizer's decision path is `bearer` → (`apikey` | `jwt` + `keys`) → `store` → `principal` →
-//! `policy`, orchestrated by `authorizer` and configured once at cold start by `config`.
+//! `policy`, orchestrated by `authorizer` and configured once at cold start by `config`. The route functions
+//! read the caller back with `api` and run `self_service`.
 
+pub mod api;
 pub mod apikey;
 pub mod authorizer;
 pub mod bearer;
@@ -16,5 +18,6 @@ pub mod logging;
 pub mod policy;
 pub mod principal;
 pub mod secrets;
+pub mod self_service;
 pub mod store;
 pub mod time;

@@ -33,7 +33,7 @@ use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeyFetchError, KeyLookupError
 use gatehouse::principal::{AuthType, Memberships, Role, Scopes};
 use gatehouse::secrets::secret_string;
 use gatehouse::store::memory::MemoryStore;
-use gatehouse::store::{ApiKeyRecord, UserRecord};
+use gatehouse::store::{ApiKeyRecord, KeyStore as _, UserRecord};
 use gatehouse_testkit::jwks_server::{JwksServer, Mode};
 use gatehouse_testkit::servers::{
     create_secret, dynamodb_endpoint, fresh_store, local_defaults, sdk_config,
@@ -663,6 +663,7 @@ async fn from_config_in_backend_api_mode_against_dynamodb_local_and_moto() {
             expires_at: None,
             tail: api_key.tail(),
             last_used_at: None,
+            revoked_at: None,
         })
         .await
         .unwrap();

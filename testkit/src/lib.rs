@@ -1,7 +1,8 @@
 //! Test support shared by every crate's tests (never a dependency of a Lambda binary): the dev-only RSA
 //! keys under `testdata/`, token minting with arbitrary headers and claims, a real HTTP JWKS server with
-//! failure modes and a fetch counter, and clients for the DynamoDB Local and moto servers that
-//! `scripts/test` starts on loopback ports.
+//! failure modes and a fetch counter, clients for the DynamoDB Local and moto servers that
+//! `scripts/test` starts on loopback ports, and the store conformance suite
+//! ([`store_conformance_tests!`]) every DynamoDB engine must pass.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod conformance;
 pub mod jwks_server;
 pub mod samples;
 pub mod servers;

@@ -4,11 +4,15 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayProxyRequest, ApiGatewayProxyResponse,
+};
 use gatehouse::apikey::{self, Pepper};
+use gatehouse::clock::FixedClock;
 use gatehouse::principal::{Memberships, Role, Scopes};
-use gatehouse::store::dynamo::DynamoStore;
-use gatehouse::store::{ApiKeyRecord, StoreError, UserRecord};
+use gatehouse::self_service::KeyService;
+use gatehouse::store::memory::MemoryStore;
+use gatehouse::store::{ApiKeyRecord, CreateKeyError, KeyStore, StoreError, UserRecord};
 
 /// The user the sample session token and API key belong to.
 pub const DEV_ADMIN: &str = "user_dev_admin";
@@ -45,7 +49,7 @@ pub fn sample_api_key() -> String {
 
 /// Seeds the dev admin (role admin, organization `org_demo`) and the sample API key (`k_sample`, stored
 /// as its hash under `pepper`). Running it again is harmless.
-pub async fn seed(store: &DynamoStore, pepper: &Pepper) -> Result<(), StoreError> {
+pub async fn seed<S: KeyStore>(store: &S, pepper: &Pepper) -> Result<(), StoreError> {
     store
         .put_user(&UserRecord {
             user_id: DEV_ADMIN.into(),
@@ -69,8 +73,52 @@ pub async fn seed(store: &DynamoStore, pepper: &Pepper) -> Result<(), StoreError
         expires_at: None,
         tail: apikey::tail(&key),
         last_used_at: None,
+        revoked_at: None,
     };
-    // The only failure a second run can meet is the existing record.
-    let _already_there = store.put_api_key(&record).await;
-    Ok(())
+    match store
+        .create_api_key(
+            &record,
+            gatehouse::store::MAX_ACTIVE_KEYS,
+            record.created_at,
+        )
+        .await
+    {
+        Ok(()) | Err(CreateKeyError::Conflict) => Ok(()),
+        Err(CreateKeyError::Store(error)) => Err(error),
+        Err(CreateKeyError::LimitReached) => Err(StoreError::Unavailable("key limit".into())),
+    }
+}
+
+/// A sample proxy (route) event by file name.
+pub fn load_proxy_event(name: &str) -> ApiGatewayProxyRequest {
+    let text = std::fs::read_to_string(events_dir().join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The pepper of `events/env.json`.
+pub fn pepper() -> Pepper {
+    Pepper::new(env_vars()["API_KEY_PEPPER"].as_bytes()).unwrap()
+}
+
+/// A key service on a fresh in-memory store holding the dev admin and the sample key, with the
+/// clock at `now`.
+pub async fn memory_key_service(now: i64) -> KeyService<MemoryStore> {
+    let store = MemoryStore::new();
+    seed(&store, &pepper()).await.unwrap();
+    KeyService::from_parts(
+        store,
+        apikey::ApiKeyPrefix::default_prefix(),
+        Some(pepper()),
+        std::sync::Arc::new(FixedClock::at(now)),
+    )
+}
+
+/// Runs a proxy event through a route handler and returns (status, JSON body).
+pub fn status_and_json(response: &ApiGatewayProxyResponse) -> (i64, serde_json::Value) {
+    let body = match &response.body {
+        Some(aws_lambda_events::encodings::Body::Text(text)) => serde_json::from_str(text).unwrap(),
+        None => serde_json::Value::Null,
+        Some(other) => panic!("unexpected body {other:?}"),
+    };
+    (response.status_code, body)
 }

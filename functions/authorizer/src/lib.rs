@@ -10,7 +10,7 @@ use gatehouse::store::AuthStore;
 use lambda_runtime::{Error, LambdaEvent};
 
 /// Handles one invocation.
-pub async fn function_handler<S: AuthStore>(
+pub async fn function_handler<S: AuthStore + 'static>(
     authorizer: &Authorizer<S>,
     event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>,
 ) -> Result<AuthorizerResponse, Error> {

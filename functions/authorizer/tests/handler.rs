@@ -18,6 +18,7 @@ use common::*;
 use gatehouse::clock::FixedClock;
 use gatehouse::principal::{Role, Scopes};
 use gatehouse::store::dynamo::DynamoStore;
+use gatehouse::store::{AuthStore as _, KeyStore as _};
 use gatehouse_testkit::servers::{dynamodb_endpoint, fresh_store, sdk_config};
 use gatehouse_testkit::tokens::{DEV_ISSUER, dev_key, key_b, session_claims, session_header};
 
@@ -362,4 +363,59 @@ async fn decision_logs_are_json_with_ids_and_never_secrets() {
     ] {
         assert!(!text.contains(secret), "log leaks {secret}");
     }
+}
+
+#[tokio::test]
+async fn api_key_use_sets_last_used_at_in_the_background_at_most_once_per_interval() {
+    let endpoint = match dynamodb_endpoint() {
+        Some(endpoint) => endpoint,
+        None => return,
+    };
+    let store = fresh_store(&endpoint).await;
+    let clock = Arc::new(FixedClock::at(NOW));
+    let authorizer = authorizer_on(store.clone(), Arc::clone(&clock));
+    let (key, key_id) = add_key(&store, "user_key", true, None, Scopes::ALL).await;
+    let hash = gatehouse::apikey::Pepper::new(PEPPER).unwrap().hash(&key);
+    let last_used = || async {
+        store
+            .api_key_by_hash(&hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at
+    };
+    let allow = || async {
+        let response = function_handler(&authorizer, event(Some(&bearer(&key))))
+            .await
+            .unwrap();
+        assert_allow(&response, "user_key");
+    };
+    allow().await;
+    // The write is spawned, not awaited by the decision: wait for it to land.
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = last_used().await;
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, Some(NOW), "key {key_id}");
+    // Within the interval nothing more is written, by this container or (through the record) any.
+    clock.set(NOW + 60);
+    allow().await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(last_used().await, Some(NOW));
+    // After it, the next use moves it.
+    clock.set(NOW + gatehouse::store::LAST_USED_INTERVAL_SECS + 1);
+    allow().await;
+    let mut moved = false;
+    for _ in 0..100 {
+        if last_used().await == Some(NOW + gatehouse::store::LAST_USED_INTERVAL_SECS + 1) {
+            moved = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(moved);
 }

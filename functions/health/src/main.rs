@@ -1,6 +1,6 @@
 //! Runs the health handler under the Lambda runtime.
 
-use lambda_http::{Error, run, service_fn};
+use lambda_runtime::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {

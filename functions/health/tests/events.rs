@@ -6,8 +6,9 @@
     clippy::indexing_slicing
 )]
 
-use lambda_http::request::LambdaRequest;
-use lambda_http::{Body, Request};
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+use aws_lambda_events::encodings::Body;
+use lambda_runtime::{Context, LambdaEvent};
 
 #[tokio::test]
 async fn health_event_answers_ok_json() {
@@ -16,15 +17,17 @@ async fn health_event_answers_ok_json() {
         "/../../events/health.json"
     ))
     .unwrap();
-    let request: Request = serde_json::from_str::<LambdaRequest>(&text).unwrap().into();
-    let response = health::function_handler(request).await.unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    let Body::Text(body) = response.body() else {
+    let event: ApiGatewayProxyRequest = serde_json::from_str(&text).unwrap();
+    let response = health::function_handler(LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(response.status_code, 200);
+    assert_eq!(response.headers["content-type"], "application/json");
+    let Some(Body::Text(body)) = response.body else {
         panic!("expected a text body")
     };
     assert_eq!(
-        serde_json::from_str::<serde_json::Value>(body).unwrap(),
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
         serde_json::json!({"status": "ok"})
     );
 }

@@ -1,28 +1,68 @@
-//! The DynamoDB implementation of the store: one table, single-table design, one `GetItem` per lookup,
-//! strongly consistent, no scans.
+//! The DynamoDB implementation of the store: one table, single-table design, strongly consistent
+//! `GetItem`s for every point lookup, one `Query` on `gsi1` for listings, transactions where two items
+//! must change together, no scans.
 //!
 //! | item | `pk` | `sk` | other attributes |
 //! |---|---|---|---|
-//! | API key | `APIKEY#<hmac hex>` | `APIKEY` | `keyId`, `userId`, `name`, `scopes` (list), `active`, `createdAt`, `expiresAt`, `tail`, `lastUsedAt`, `gsi1pk` = `USER#<userId>`, `gsi1sk` = `APIKEY#<createdAt, 12 digits>#<keyId>` |
+//! | API key | `APIKEY#<hmac hex>` | `APIKEY` | `keyId`, `userId`, `name`, `scopes` (list), `active`, `createdAt`, `expiresAt`, `tail`, `lastUsedAt`, `revokedAt`, `gsi1pk` = `USER#<userId>`, `gsi1sk` = `APIKEY#<createdAt, 12 digits>#<keyId>` |
+//! | key-id pointer | `KEYID#<keyId>` | `KEYID` | `userId`, `keyHash` (hmac hex) |
+//! | active-key set | `USER#<userId>` | `ACTIVEKEYS` | `keys` (string set of `<createdAt, 12 digits>#<keyId>#<expiresAt or ->#<scopes csv>`) |
 //! | user | `USER#<userId>` | `PROFILE` | `userId`, `role`, `organizationIds`, `companyIds`, `locationIds` (lists), `suspended` |
 //!
 //! The `gsi1` index (all attributes projected) lists a user's keys newest first without a scan.
+//!
+//! - Create is one `TransactWriteItems`: add the key's element to the active-key set on condition
+//!   `attribute_not_exists(keys) OR size(keys) < :limit`, put the key and put its pointer, each on
+//!   condition `attribute_not_exists(pk)`. The set's size is the per-user limit, enforced by DynamoDB, so
+//!   concurrent creates cannot exceed it. When the set is full, its expired elements are deleted and the
+//!   create is retried once.
+//! - Revoke reads the pointer (owner check) and the key, then in one transaction sets `active = false`,
+//!   `revokedAt` on condition `active = true` and deletes the element from the set.
+//! - Touch is a conditional `UpdateItem` of `lastUsedAt`, throttled by its own condition.
+//!
+//! Transactions cancelled only because another transaction held one of their items are retried with
+//! jittered exponential backoff; any other SDK failure is [`StoreError::Unavailable`].
+//!
+//! Keys stored with [`DynamoStore::put_api_key`] (seeding, tests) get neither a pointer nor an element
+//! in the active-key set: they authenticate and are listed, but are not found by id and do not count
+//! against the limit.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
 };
 
-use super::{ApiKeyRecord, AuthStore, StoreError, UserRecord};
+use super::{
+    ActiveKeyRef, ApiKeyRecord, AuthStore, CreateKeyError, KeyStore, StoreError, UserRecord,
+};
 use crate::apikey::KeyHash;
 use crate::principal::{Memberships, Role, Scopes, is_valid_id};
 
 /// Name of the secondary index listing a user's items.
 pub const GSI1: &str = "gsi1";
+
+/// Sort key of a key record.
+const APIKEY_SK: &str = "APIKEY";
+/// Sort key of a key-id pointer.
+const KEYID_SK: &str = "KEYID";
+/// Sort key of a user's active-key set.
+const ACTIVE_KEYS_SK: &str = "ACTIVEKEYS";
+/// Sort key of a user record.
+const PROFILE_SK: &str = "PROFILE";
+/// Attempts at a write that keeps meeting another transaction on the same item.
+const CONTENTION_ATTEMPTS: u32 = 12;
+/// Cancellation reason codes that mean "try again later", not "your request is wrong".
+const RETRYABLE_REASONS: [&str; 3] = [
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+];
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -31,6 +71,7 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    page_size: Option<i32>,
 }
 
 fn key_pk(hash: &KeyHash) -> String {
@@ -41,6 +82,10 @@ fn user_pk(user_id: &str) -> String {
     format!("USER#{user_id}")
 }
 
+fn pointer_pk(key_id: &str) -> String {
+    format!("KEYID#{key_id}")
+}
+
 fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + 'static,
@@ -49,13 +94,98 @@ where
     StoreError::Unavailable(DisplayErrorContext(&error).to_string())
 }
 
+fn build_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+fn still_contended(what: &str) -> StoreError {
+    StoreError::Unavailable(format!(
+        "{what}: still conflicting with other transactions after {CONTENTION_ATTEMPTS} attempts"
+    ))
+}
+
+/// Sleeps before attempt `attempt + 1`: full jitter over a window doubling from 10 ms up to 640 ms.
+async fn back_off(attempt: u32) {
+    let window_ms = 10u64 << attempt.min(6);
+    let mut random = [0u8; 2];
+    let fraction = match aws_lc_rs::rand::fill(&mut random) {
+        Ok(()) => u64::from(u16::from_le_bytes(random)),
+        Err(_) => 32_768,
+    };
+    tokio::time::sleep(Duration::from_millis(1 + window_ms * fraction / 65_536)).await;
+}
+
+/// How the items of a cancelled transaction fared, by index.
+struct Cancellation {
+    codes: Vec<String>,
+}
+
+impl Cancellation {
+    /// The cancellation of a `TransactWriteItems` call, if that is what `error` is.
+    fn of<R>(error: &SdkError<TransactWriteItemsError, R>) -> Option<Self> {
+        match error.as_service_error()? {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(Self {
+                codes: cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|reason| reason.code().unwrap_or("None").to_owned())
+                    .collect(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the item at `index` failed its condition.
+    fn failed(&self, index: usize) -> bool {
+        self.codes
+            .get(index)
+            .is_some_and(|code| code == "ConditionalCheckFailed")
+    }
+
+    /// Whether some item met contention (another transaction, throttling) rather than a condition.
+    fn contended(&self) -> bool {
+        self.codes
+            .iter()
+            .any(|code| RETRYABLE_REASONS.contains(&code.as_str()))
+    }
+}
+
+/// What one create transaction came to.
+enum CreateAttempt {
+    Done,
+    /// The active-key set's size condition failed.
+    Full,
+    /// The key or its pointer exists.
+    Duplicate,
+    /// Cancelled by contention; worth another attempt.
+    Contended,
+}
+
+/// What pruning the active-key set came to.
+enum Prune {
+    /// Room was made (or found): create again.
+    Retry,
+    /// Every element is usable and there are `limit` of them.
+    Full,
+    /// The delete met a transaction on the set.
+    Contended,
+}
+
 impl DynamoStore {
     /// A store on `table` through `client` (built once per container).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            page_size: None,
         }
+    }
+
+    /// Caps every `Query` page at `n` items, so tests exercise pagination with few keys.
+    #[doc(hidden)]
+    pub fn with_page_size(mut self, n: i32) -> Self {
+        self.page_size = Some(n);
+        self
     }
 
     /// The table name.
@@ -82,19 +212,9 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    /// Creates or replaces a user record.
-    pub async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(user_item(user)))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    /// Stores a new key record; fails if one with the same hash exists.
+    /// Stores a key record as is (a single `PutItem`); fails if one with the same hash exists. For
+    /// seeding and tests: no pointer, no active-key set entry, no limit (see the module docs).
+    /// [`KeyStore::create_api_key`] is how keys are created.
     pub async fn put_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -105,6 +225,134 @@ impl DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    /// The raw elements of a user's active-key set with their parsed form (strongly consistent).
+    async fn active_elements(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, ActiveKeyRef)>, StoreError> {
+        let Some(item) = self.get(user_pk(user_id), ACTIVE_KEYS_SK).await? else {
+            return Ok(Vec::new());
+        };
+        let reader = Reader {
+            item: &item,
+            key: ACTIVE_KEYS_SK,
+        };
+        reader
+            .string_set("keys")?
+            .into_iter()
+            .map(|element| {
+                let parsed = parse_active_key_element(&element)?;
+                Ok((element, parsed))
+            })
+            .collect()
+    }
+
+    /// One create transaction. `counted`: the record is active, so it takes a slot in the set (item 0).
+    async fn try_create(
+        &self,
+        record: &ApiKeyRecord,
+        limit: usize,
+    ) -> Result<CreateAttempt, StoreError> {
+        let counted = record.active;
+        let mut items = Vec::with_capacity(3);
+        if counted {
+            let element = active_key_element(&ActiveKeyRef::from(record));
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&user_pk(&record.user_id)))
+                .key("sk", s(ACTIVE_KEYS_SK))
+                .update_expression("ADD #keys :element")
+                .condition_expression("attribute_not_exists(#keys) OR size(#keys) < :limit")
+                .expression_attribute_names("#keys", "keys")
+                .expression_attribute_values(":element", AttributeValue::Ss(vec![element]))
+                .expression_attribute_values(":limit", n(i64::try_from(limit).unwrap_or(i64::MAX)))
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        for item in [api_key_item(record), pointer_item(record)] {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(CreateAttempt::Done),
+            Err(error) => error,
+        };
+        let Some(cancellation) = Cancellation::of(&error) else {
+            return Err(unavailable(error));
+        };
+        let first_put = usize::from(counted);
+        Ok(
+            if cancellation.failed(first_put) || cancellation.failed(first_put + 1) {
+                CreateAttempt::Duplicate
+            } else if counted && cancellation.failed(0) {
+                CreateAttempt::Full
+            } else if cancellation.contended() {
+                CreateAttempt::Contended
+            } else {
+                return Err(unavailable(error));
+            },
+        )
+    }
+
+    /// Deletes the elements of the user's active-key set that are expired at `now`.
+    async fn prune_expired(
+        &self,
+        user_id: &str,
+        limit: usize,
+        now: i64,
+    ) -> Result<Prune, StoreError> {
+        let (usable, expired): (Vec<_>, Vec<_>) = self
+            .active_elements(user_id)
+            .await?
+            .into_iter()
+            .partition(|(_, key)| key.is_usable_at(now));
+        let verdict = if usable.len() < limit {
+            Prune::Retry
+        } else {
+            Prune::Full
+        };
+        if expired.is_empty() {
+            return Ok(verdict);
+        }
+        let deleted = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&user_pk(user_id)))
+            .key("sk", s(ACTIVE_KEYS_SK))
+            .update_expression("DELETE #keys :expired")
+            .expression_attribute_names("#keys", "keys")
+            .expression_attribute_values(
+                ":expired",
+                AttributeValue::Ss(expired.into_iter().map(|(raw, _)| raw).collect()),
+            )
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(verdict),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_conflict_exception()) =>
+            {
+                Ok(Prune::Contended)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
     }
 
     /// Creates the table (same schema as `template.yaml`) if it does not exist, and waits until it is
@@ -192,17 +440,247 @@ impl DynamoStore {
 
 impl AuthStore for DynamoStore {
     async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
-        match self.get(key_pk(hash), "APIKEY").await? {
+        match self.get(key_pk(hash), APIKEY_SK).await? {
             Some(item) => parse_api_key(&item).map(Some),
             None => Ok(None),
         }
     }
 
     async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        match self.get(user_pk(user_id), "PROFILE").await? {
+        match self.get(user_pk(user_id), PROFILE_SK).await? {
             Some(item) => parse_user(&item).map(Some),
             None => Ok(None),
         }
+    }
+
+    async fn touch_api_key(
+        &self,
+        hash: &KeyHash,
+        now: i64,
+        min_interval: i64,
+    ) -> Result<bool, StoreError> {
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&key_pk(hash)))
+            .key("sk", s(APIKEY_SK))
+            .update_expression("SET lastUsedAt = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :threshold)",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":threshold", n(now.saturating_sub(min_interval)))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+}
+
+impl KeyStore for DynamoStore {
+    async fn create_api_key(
+        &self,
+        record: &ApiKeyRecord,
+        limit: usize,
+        now: i64,
+    ) -> Result<(), CreateKeyError> {
+        check_key_id(record)?;
+        if record.active && limit == 0 {
+            return Err(CreateKeyError::LimitReached);
+        }
+        let mut pruned = false;
+        let mut contention = 0;
+        loop {
+            let contended = match self.try_create(record, limit).await? {
+                CreateAttempt::Done => return Ok(()),
+                CreateAttempt::Duplicate => return Err(CreateKeyError::Conflict),
+                CreateAttempt::Contended => true,
+                CreateAttempt::Full if pruned => return Err(CreateKeyError::LimitReached),
+                CreateAttempt::Full => {
+                    match self.prune_expired(&record.user_id, limit, now).await? {
+                        Prune::Retry => {
+                            pruned = true;
+                            false
+                        }
+                        Prune::Full => return Err(CreateKeyError::LimitReached),
+                        Prune::Contended => true,
+                    }
+                }
+            };
+            if contended {
+                contention += 1;
+                if contention >= CONTENTION_ATTEMPTS {
+                    return Err(still_contended("create key").into());
+                }
+                back_off(contention).await;
+            }
+        }
+    }
+
+    async fn api_keys_of(&self, user_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)")
+                .expression_attribute_values(":pk", s(&user_pk(user_id)))
+                .expression_attribute_values(":prefix", s("APIKEY#"))
+                .scan_index_forward(false)
+                .set_limit(self.page_size)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                records.push(parse_api_key(item)?);
+            }
+            start = page.last_evaluated_key.filter(|key| !key.is_empty());
+            if start.is_none() {
+                return Ok(records);
+            }
+        }
+    }
+
+    async fn api_key_by_id(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        // Ids arrive from request paths: anything that is not an id cannot be one of ours.
+        if !is_valid_id(key_id) {
+            return Ok(None);
+        }
+        let Some(item) = self.get(pointer_pk(key_id), KEYID_SK).await? else {
+            return Ok(None);
+        };
+        let (owner, hash) = parse_key_pointer(&item)?;
+        let dangling = || StoreError::Corrupt {
+            key: KEYID_SK.to_owned(),
+            problem: format!("pointer {key_id} does not match a key record"),
+        };
+        let record = self.api_key_by_hash(&hash).await?.ok_or_else(dangling)?;
+        if record.key_id != key_id || record.user_id != owner {
+            return Err(dangling());
+        }
+        Ok(Some(record))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        user_id: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let mut attempts = 0;
+        loop {
+            let Some(record) = self.api_key_by_id(key_id).await? else {
+                return Ok(None);
+            };
+            if record.user_id != user_id {
+                return Ok(None);
+            }
+            if !record.active {
+                return Ok(Some(record));
+            }
+            let revoke = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&key_pk(&record.key_hash)))
+                .key("sk", s(APIKEY_SK))
+                .update_expression("SET active = :false, revokedAt = :now")
+                .condition_expression("active = :true")
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":now", n(now))
+                .build()
+                .map_err(build_error)?;
+            let release = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&user_pk(user_id)))
+                .key("sk", s(ACTIVE_KEYS_SK))
+                .update_expression("DELETE #keys :element")
+                .expression_attribute_names("#keys", "keys")
+                .expression_attribute_values(
+                    ":element",
+                    AttributeValue::Ss(vec![active_key_element(&ActiveKeyRef::from(&record))]),
+                )
+                .build()
+                .map_err(build_error)?;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(revoke).build())
+                .transact_items(TransactWriteItem::builder().update(release).build())
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => {
+                    return Ok(Some(ApiKeyRecord {
+                        active: false,
+                        revoked_at: Some(now),
+                        ..record
+                    }));
+                }
+                Err(error) => error,
+            };
+            // A failed `active = true` is a concurrent revoke: the next read returns its result.
+            let retry = Cancellation::of(&error).is_some_and(|c| c.failed(0) || c.contended());
+            attempts += 1;
+            if !retry {
+                return Err(unavailable(error));
+            }
+            if attempts >= CONTENTION_ATTEMPTS {
+                return Err(still_contended("revoke key"));
+            }
+            back_off(attempts).await;
+        }
+    }
+
+    async fn active_keys_of(&self, user_id: &str) -> Result<Vec<ActiveKeyRef>, StoreError> {
+        let mut keys: Vec<ActiveKeyRef> = self
+            .active_elements(user_id)
+            .await?
+            .into_iter()
+            .map(|(_, key)| key)
+            .collect();
+        keys.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.key_id.cmp(&b.key_id))
+        });
+        Ok(keys)
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(user_item(user)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// Refuses to store a key whose id could not be read back (ids travel in set elements and keys).
+fn check_key_id(record: &ApiKeyRecord) -> Result<(), StoreError> {
+    if is_valid_id(&record.key_id) {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt {
+            key: APIKEY_SK.to_owned(),
+            problem: "key id is not 1 to 128 characters of [A-Za-z0-9_-]".to_owned(),
+        })
     }
 }
 
@@ -222,7 +700,7 @@ fn list(values: &[impl AsRef<str>]) -> AttributeValue {
 pub fn api_key_item(record: &ApiKeyRecord) -> Item {
     let mut item = Item::new();
     item.insert("pk".into(), s(&key_pk(&record.key_hash)));
-    item.insert("sk".into(), s("APIKEY"));
+    item.insert("sk".into(), s(APIKEY_SK));
     item.insert("keyId".into(), s(&record.key_id));
     item.insert("userId".into(), s(&record.user_id));
     item.insert("name".into(), s(&record.name));
@@ -234,6 +712,9 @@ pub fn api_key_item(record: &ApiKeyRecord) -> Item {
     }
     if let Some(last_used_at) = record.last_used_at {
         item.insert("lastUsedAt".into(), n(last_used_at));
+    }
+    if let Some(revoked_at) = record.revoked_at {
+        item.insert("revokedAt".into(), n(revoked_at));
     }
     item.insert("tail".into(), s(&record.tail));
     item.insert("gsi1pk".into(), s(&user_pk(&record.user_id)));
@@ -247,11 +728,77 @@ pub fn api_key_item(record: &ApiKeyRecord) -> Item {
     item
 }
 
+/// The key-id pointer of a key record: finds the key (and its owner) by id.
+pub fn pointer_item(record: &ApiKeyRecord) -> Item {
+    let mut item = Item::new();
+    item.insert("pk".into(), s(&pointer_pk(&record.key_id)));
+    item.insert("sk".into(), s(KEYID_SK));
+    item.insert("userId".into(), s(&record.user_id));
+    item.insert("keyHash".into(), s(&record.key_hash.to_hex()));
+    item
+}
+
+/// A key's element in its owner's active-key set:
+/// `<createdAt, 12 digits>#<keyId>#<expiresAt or ->#<scopes csv>`.
+pub fn active_key_element(key: &ActiveKeyRef) -> String {
+    let expires = key
+        .expires_at
+        .map_or_else(|| "-".to_owned(), |at| at.to_string());
+    format!(
+        "{:012}#{}#{}#{}",
+        key.created_at,
+        key.key_id,
+        expires,
+        key.scopes.as_csv()
+    )
+}
+
+/// Parses an element of an active-key set.
+pub fn parse_active_key_element(element: &str) -> Result<ActiveKeyRef, StoreError> {
+    let corrupt = |problem: &str| StoreError::Corrupt {
+        key: ACTIVE_KEYS_SK.to_owned(),
+        problem: format!("element {element:?}: {problem}"),
+    };
+    let mut parts = element.splitn(4, '#');
+    let (Some(created_at), Some(key_id), Some(expires_at), Some(scopes)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(corrupt("not four #-separated fields"));
+    };
+    let created_at = created_at
+        .parse()
+        .map_err(|_| corrupt("createdAt is not an integer"))?;
+    if !is_valid_id(key_id) {
+        return Err(corrupt("keyId is not an id"));
+    }
+    let expires_at = match expires_at {
+        "-" => None,
+        at => Some(
+            at.parse()
+                .map_err(|_| corrupt("expiresAt is neither - nor an integer"))?,
+        ),
+    };
+    let scopes = match scopes {
+        "" => Some(Scopes {
+            read: false,
+            write: false,
+        }),
+        csv => Scopes::parse_list(csv.split(',')),
+    }
+    .ok_or_else(|| corrupt("unknown scope"))?;
+    Ok(ActiveKeyRef {
+        key_id: key_id.to_owned(),
+        created_at,
+        expires_at,
+        scopes,
+    })
+}
+
 /// The item for a user record.
 pub fn user_item(user: &UserRecord) -> Item {
     let mut item = Item::new();
     item.insert("pk".into(), s(&user_pk(&user.user_id)));
-    item.insert("sk".into(), s("PROFILE"));
+    item.insert("sk".into(), s(PROFILE_SK));
     item.insert("userId".into(), s(&user.user_id));
     item.insert("role".into(), s(user.role.as_str()));
     item.insert(
@@ -317,6 +864,14 @@ impl Reader<'_> {
         }
     }
 
+    fn string_set(&self, name: &str) -> Result<Vec<String>, StoreError> {
+        match self.item.get(name) {
+            None => Ok(Vec::new()),
+            Some(AttributeValue::Ss(values)) => Ok(values.clone()),
+            _ => Err(self.corrupt(format!("{name} is not a string set"))),
+        }
+    }
+
     fn ids(&self, name: &str) -> Result<Vec<String>, StoreError> {
         let ids = self.strings(name)?;
         if ids.iter().all(|id| is_valid_id(id)) {
@@ -331,7 +886,7 @@ impl Reader<'_> {
 pub fn parse_api_key(item: &Item) -> Result<ApiKeyRecord, StoreError> {
     let r = Reader {
         item,
-        key: "APIKEY",
+        key: APIKEY_SK,
     };
     let pk = r.string("pk")?;
     let key_hash = pk
@@ -354,7 +909,19 @@ pub fn parse_api_key(item: &Item) -> Result<ApiKeyRecord, StoreError> {
         expires_at: r.number("expiresAt")?,
         tail: r.string("tail")?,
         last_used_at: r.number("lastUsedAt")?,
+        revoked_at: r.number("revokedAt")?,
     })
+}
+
+/// Parses a key-id pointer into the owner's id and the key's hash.
+fn parse_key_pointer(item: &Item) -> Result<(String, KeyHash), StoreError> {
+    let r = Reader {
+        item,
+        key: KEYID_SK,
+    };
+    let hash = KeyHash::from_hex(&r.string("keyHash")?)
+        .ok_or_else(|| r.corrupt("keyHash is not a hash"))?;
+    Ok((r.string("userId")?, hash))
 }
 
 /// Parses a user item.
@@ -400,6 +967,7 @@ mod tests {
             expires_at: Some(1_800_000_000),
             tail: "abcd".into(),
             last_used_at: None,
+            revoked_at: None,
         }
     }
 
@@ -413,6 +981,91 @@ mod tests {
                 .values()
                 .any(|v| matches!(v, AttributeValue::S(text) if text.starts_with("sf_")))
         );
+    }
+
+    #[test]
+    fn revoked_key_items_round_trip() {
+        let revoked = ApiKeyRecord {
+            active: false,
+            revoked_at: Some(1_700_000_500),
+            last_used_at: Some(1_700_000_400),
+            expires_at: None,
+            ..record()
+        };
+        let item = api_key_item(&revoked);
+        assert_eq!(item["revokedAt"], n(1_700_000_500));
+        assert_eq!(parse_api_key(&item).unwrap(), revoked);
+        assert!(!api_key_item(&record()).contains_key("revokedAt"));
+    }
+
+    #[test]
+    fn pointer_items_round_trip() {
+        let item = pointer_item(&record());
+        assert_eq!(item["pk"], s("KEYID#k_1"));
+        assert_eq!(item["sk"], s("KEYID"));
+        let (owner, hash) = parse_key_pointer(&item).unwrap();
+        assert_eq!(owner, "user_1");
+        assert!(hash.ct_eq(&record().key_hash));
+        let mut bad = item.clone();
+        bad.insert("keyHash".into(), s("sf_plaintext"));
+        assert!(matches!(
+            parse_key_pointer(&bad),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn active_key_elements_round_trip() {
+        let key = ActiveKeyRef::from(&record());
+        let element = active_key_element(&key);
+        assert_eq!(element, "001700000000#k_1#1800000000#read");
+        assert_eq!(parse_active_key_element(&element).unwrap(), key);
+
+        for scopes in [
+            Scopes::ALL,
+            Scopes {
+                read: false,
+                write: true,
+            },
+            Scopes {
+                read: false,
+                write: false,
+            },
+        ] {
+            let key = ActiveKeyRef {
+                key_id: "k_Zz9-_".into(),
+                created_at: 7,
+                expires_at: None,
+                scopes,
+            };
+            let element = active_key_element(&key);
+            assert!(element.starts_with("000000000007#k_Zz9-_#-#"), "{element}");
+            assert_eq!(parse_active_key_element(&element).unwrap(), key);
+        }
+    }
+
+    #[test]
+    fn malformed_active_key_elements_are_corrupt() {
+        for element in [
+            "",
+            "001700000000",
+            "001700000000#k_1#-",
+            "x#k_1#-#read",
+            "001700000000##-#read",
+            "001700000000#k 1#-#read",
+            "001700000000#k_1#soon#read",
+            "001700000000#k_1#-#admin",
+            "001700000000#k_1#-#read,",
+            "001700000000#k_1#-#read#write",
+        ] {
+            assert!(
+                matches!(
+                    parse_active_key_element(element),
+                    Err(StoreError::Corrupt { .. })
+                ),
+                "{element:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,19 +1,58 @@
-//! An in-memory [`AuthStore`] for unit tests and benchmarks only: it lets the decision logic be measured
-//! without I/O. Integration tests use DynamoDB Local instead.
+//! An in-memory [`AuthStore`] and [`KeyStore`] for unit tests and benchmarks only: it lets the decision
+//! and key-management logic be exercised without I/O. It has the DynamoDB store's semantics (the same
+//! ordering, limit, throttle and revocation rules), enforced under one mutex; integration tests use
+//! DynamoDB Local (and the same conformance suite) instead.
+//!
+//! Unlike [`super::dynamo::DynamoStore::put_api_key`], seeding with [`MemoryStore::put_key`] makes a
+//! key fully known: found by id, counted against the limit, listed among the active keys.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{ApiKeyRecord, AuthStore, StoreError, UserRecord};
+use super::{
+    ActiveKeyRef, ApiKeyRecord, AuthStore, CreateKeyError, KeyStore, StoreError, UserRecord,
+};
 use crate::apikey::KeyHash;
+use crate::principal::is_valid_id;
 
-/// Records in hash maps; can be told to fail every call.
-#[derive(Debug, Default)]
+/// Records in hash maps behind one mutex; cheap to clone (clones share the records); can be told to
+/// fail every call.
+#[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    keys: RwLock<HashMap<String, ApiKeyRecord>>,
-    users: RwLock<HashMap<String, UserRecord>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    records: Mutex<Records>,
     failing: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Records {
+    /// Key records by hash hex.
+    keys: HashMap<String, ApiKeyRecord>,
+    /// Hash hex by key id.
+    ids: HashMap<String, String>,
+    /// User records by id.
+    users: HashMap<String, UserRecord>,
+}
+
+impl Records {
+    fn by_id_mut(&mut self, key_id: &str) -> Option<&mut ApiKeyRecord> {
+        let hash = self.ids.get(key_id)?;
+        self.keys.get_mut(hash)
+    }
+
+    fn insert_key(&mut self, record: ApiKeyRecord) {
+        let hash = record.key_hash.to_hex();
+        if let Some(replaced) = self.keys.get(&hash) {
+            self.ids.remove(&replaced.key_id);
+        }
+        self.ids.insert(record.key_id.clone(), hash.clone());
+        self.keys.insert(hash, record);
+    }
 }
 
 impl MemoryStore {
@@ -22,50 +61,415 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// Adds or replaces a key record.
+    /// Adds or replaces a key record (synchronously, with no limit: for seeding).
     pub fn put_key(&self, record: ApiKeyRecord) {
-        if let Ok(mut keys) = self.keys.write() {
-            keys.insert(record.key_hash.to_hex(), record);
+        if let Ok(mut records) = self.shared.records.lock() {
+            records.insert_key(record);
         }
     }
 
-    /// Adds or replaces a user record.
+    /// Adds or replaces a user record (synchronously, for seeding). Shadows [`KeyStore::put_user`]
+    /// in method syntax on a `MemoryStore`; generic code over `S: KeyStore` calls the trait's.
     pub fn put_user(&self, record: UserRecord) {
-        if let Ok(mut users) = self.users.write() {
-            users.insert(record.user_id.clone(), record);
+        if let Ok(mut records) = self.shared.records.lock() {
+            records.users.insert(record.user_id.clone(), record);
         }
     }
 
     /// Makes every subsequent call fail (or succeed again).
     pub fn set_failing(&self, failing: bool) {
-        self.failing.store(failing, Ordering::SeqCst);
+        self.shared.failing.store(failing, Ordering::SeqCst);
     }
 
-    fn check(&self) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) {
-            Err(StoreError::Unavailable("memory store set to fail".into()))
-        } else {
-            Ok(())
+    /// The records, unless the store is set to fail.
+    fn records(&self) -> Result<MutexGuard<'_, Records>, StoreError> {
+        if self.shared.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("memory store set to fail".into()));
         }
+        self.shared
+            .records
+            .lock()
+            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))
     }
 }
 
 impl AuthStore for MemoryStore {
     async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.check()?;
-        let keys = self
-            .keys
-            .read()
-            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
-        Ok(keys.get(&hash.to_hex()).cloned())
+        Ok(self.records()?.keys.get(&hash.to_hex()).cloned())
     }
 
     async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        self.check()?;
-        let users = self
+        Ok(self.records()?.users.get(user_id).cloned())
+    }
+
+    async fn touch_api_key(
+        &self,
+        hash: &KeyHash,
+        now: i64,
+        min_interval: i64,
+    ) -> Result<bool, StoreError> {
+        let mut records = self.records()?;
+        let Some(record) = records.keys.get_mut(&hash.to_hex()) else {
+            return Ok(false);
+        };
+        let due = record
+            .last_used_at
+            .is_none_or(|last| last <= now.saturating_sub(min_interval));
+        if due {
+            record.last_used_at = Some(now);
+        }
+        Ok(due)
+    }
+}
+
+impl KeyStore for MemoryStore {
+    async fn create_api_key(
+        &self,
+        record: &ApiKeyRecord,
+        limit: usize,
+        now: i64,
+    ) -> Result<(), CreateKeyError> {
+        if !is_valid_id(&record.key_id) {
+            return Err(StoreError::Corrupt {
+                key: "APIKEY".to_owned(),
+                problem: "key id is not 1 to 128 characters of [A-Za-z0-9_-]".to_owned(),
+            }
+            .into());
+        }
+        let mut records = self.records()?;
+        if records.keys.contains_key(&record.key_hash.to_hex())
+            || records.ids.contains_key(&record.key_id)
+        {
+            return Err(CreateKeyError::Conflict);
+        }
+        if record.active {
+            let usable = records
+                .keys
+                .values()
+                .filter(|key| key.user_id == record.user_id && key.is_usable_at(now))
+                .count();
+            if usable >= limit {
+                return Err(CreateKeyError::LimitReached);
+            }
+        }
+        records.insert_key(record.clone());
+        Ok(())
+    }
+
+    async fn api_keys_of(&self, user_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut keys: Vec<ApiKeyRecord> = self
+            .records()?
+            .keys
+            .values()
+            .filter(|key| key.user_id == user_id)
+            .cloned()
+            .collect();
+        keys.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.key_id.cmp(&a.key_id))
+        });
+        Ok(keys)
+    }
+
+    async fn api_key_by_id(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let records = self.records()?;
+        Ok(records
+            .ids
+            .get(key_id)
+            .and_then(|hash| records.keys.get(hash))
+            .cloned())
+    }
+
+    async fn revoke_api_key(
+        &self,
+        user_id: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let mut records = self.records()?;
+        let Some(record) = records.by_id_mut(key_id) else {
+            return Ok(None);
+        };
+        if record.user_id != user_id {
+            return Ok(None);
+        }
+        if record.active {
+            record.active = false;
+            record.revoked_at = Some(now);
+        }
+        Ok(Some(record.clone()))
+    }
+
+    async fn active_keys_of(&self, user_id: &str) -> Result<Vec<ActiveKeyRef>, StoreError> {
+        let mut keys: Vec<ActiveKeyRef> = self
+            .records()?
+            .keys
+            .values()
+            .filter(|key| key.user_id == user_id && key.active)
+            .map(ActiveKeyRef::from)
+            .collect();
+        keys.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.key_id.cmp(&b.key_id))
+        });
+        Ok(keys)
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.records()?
             .users
-            .read()
-            .map_err(|_| StoreError::Unavailable("lock poisoned".into()))?;
-        Ok(users.get(user_id).cloned())
+            .insert(user.user_id.clone(), user.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apikey::Pepper;
+    use crate::principal::{Memberships, Role, Scopes};
+
+    const NOW: i64 = 1_750_000_000;
+
+    fn pepper() -> Pepper {
+        Pepper::new(b"memory-store-tests-pepper").unwrap()
+    }
+
+    fn key(user_id: &str, key_id: &str, created_at: i64) -> ApiKeyRecord {
+        ApiKeyRecord {
+            key_id: key_id.into(),
+            user_id: user_id.into(),
+            key_hash: pepper().hash(&format!("sf_{key_id}")),
+            name: "ci".into(),
+            scopes: Scopes::ALL,
+            active: true,
+            created_at,
+            expires_at: None,
+            tail: "abcd".into(),
+            last_used_at: None,
+            revoked_at: None,
+        }
+    }
+
+    fn ids(records: &[ApiKeyRecord]) -> Vec<&str> {
+        records.iter().map(|r| r.key_id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn clones_share_records() {
+        let store = MemoryStore::new();
+        let clone = store.clone();
+        clone
+            .create_api_key(&key("user_1", "k_1", NOW), 25, NOW)
+            .await
+            .unwrap();
+        assert!(store.api_key_by_id("k_1").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn the_limit_holds_under_concurrency() {
+        let store = MemoryStore::new();
+        let tasks: Vec<_> = (0..50)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .create_api_key(&key("user_1", &format!("k_{i}"), NOW), 25, NOW)
+                        .await
+                })
+            })
+            .collect();
+        let mut created = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) => created += 1,
+                Err(CreateKeyError::LimitReached) => {}
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(created, 25);
+        assert_eq!(store.active_keys_of("user_1").await.unwrap().len(), 25);
+        // Another user is not affected.
+        store
+            .create_api_key(&key("user_2", "k_other", NOW), 25, NOW)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn revoked_and_expired_keys_do_not_count() {
+        let store = MemoryStore::new();
+        let expiring = ApiKeyRecord {
+            expires_at: Some(NOW + 10),
+            ..key("user_1", "k_expiring", NOW)
+        };
+        store.create_api_key(&expiring, 2, NOW).await.unwrap();
+        store
+            .create_api_key(&key("user_1", "k_a", NOW), 2, NOW)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .create_api_key(&key("user_1", "k_b", NOW), 2, NOW)
+                .await,
+            Err(CreateKeyError::LimitReached)
+        ));
+        // At NOW + 10 the first key has expired (expiry is exclusive).
+        store
+            .create_api_key(&key("user_1", "k_b", NOW), 2, NOW + 10)
+            .await
+            .unwrap();
+        store.revoke_api_key("user_1", "k_a", NOW).await.unwrap();
+        store
+            .create_api_key(&key("user_1", "k_c", NOW), 2, NOW + 10)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn duplicates_conflict_and_change_nothing() {
+        let store = MemoryStore::new();
+        let original = key("user_1", "k_1", NOW);
+        store.create_api_key(&original, 25, NOW).await.unwrap();
+        let same_id = ApiKeyRecord {
+            key_hash: pepper().hash("sf_other"),
+            ..key("user_2", "k_1", NOW)
+        };
+        let same_hash = key("user_2", "k_1", NOW);
+        for duplicate in [same_id, same_hash] {
+            assert!(matches!(
+                store.create_api_key(&duplicate, 25, NOW).await,
+                Err(CreateKeyError::Conflict)
+            ));
+        }
+        assert_eq!(
+            store.api_key_by_id("k_1").await.unwrap(),
+            Some(original.clone())
+        );
+        assert!(store.api_keys_of("user_2").await.unwrap().is_empty());
+        // Ids that could not be stored in DynamoDB are refused here too.
+        assert!(matches!(
+            store
+                .create_api_key(&key("user_1", "k#1", NOW), 25, NOW)
+                .await,
+            Err(CreateKeyError::Store(StoreError::Corrupt { .. }))
+        ));
+    }
+
+    #[tokio::test]
+    async fn listings_are_ordered() {
+        let store = MemoryStore::new();
+        for (id, created_at) in [
+            ("k_b", NOW),
+            ("k_old", NOW - 5),
+            ("k_a", NOW),
+            ("k_new", NOW + 5),
+        ] {
+            store
+                .create_api_key(&key("user_1", id, created_at), 25, NOW)
+                .await
+                .unwrap();
+        }
+        store
+            .create_api_key(&key("user_2", "k_x", NOW), 25, NOW)
+            .await
+            .unwrap();
+        store.revoke_api_key("user_1", "k_b", NOW).await.unwrap();
+        assert_eq!(
+            ids(&store.api_keys_of("user_1").await.unwrap()),
+            ["k_new", "k_b", "k_a", "k_old"]
+        );
+        let active: Vec<String> = store
+            .active_keys_of("user_1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.key_id)
+            .collect();
+        assert_eq!(active, ["k_old", "k_a", "k_new"]);
+    }
+
+    #[tokio::test]
+    async fn revocation_is_owner_only_and_once() {
+        let store = MemoryStore::new();
+        store
+            .create_api_key(&key("user_1", "k_1", NOW), 25, NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.revoke_api_key("user_2", "k_1", NOW).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store.revoke_api_key("user_1", "k_none", NOW).await.unwrap(),
+            None
+        );
+        let revoked = store
+            .revoke_api_key("user_1", "k_1", NOW + 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!revoked.active);
+        assert_eq!(revoked.revoked_at, Some(NOW + 1));
+        let again = store
+            .revoke_api_key("user_1", "k_1", NOW + 2)
+            .await
+            .unwrap();
+        assert_eq!(again, Some(revoked.clone()));
+        let by_hash = store.api_key_by_hash(&revoked.key_hash).await.unwrap();
+        assert_eq!(by_hash, Some(revoked));
+    }
+
+    #[tokio::test]
+    async fn touch_is_throttled() {
+        let store = MemoryStore::new();
+        let record = key("user_1", "k_1", NOW);
+        store.create_api_key(&record, 25, NOW).await.unwrap();
+        let hash = record.key_hash;
+        assert!(store.touch_api_key(&hash, NOW, 300).await.unwrap());
+        assert!(!store.touch_api_key(&hash, NOW + 299, 300).await.unwrap());
+        assert!(store.touch_api_key(&hash, NOW + 300, 300).await.unwrap());
+        let stored = store.api_key_by_hash(&hash).await.unwrap().unwrap();
+        assert_eq!(stored.last_used_at, Some(NOW + 300));
+        assert!(
+            !store
+                .touch_api_key(&pepper().hash("sf_unknown"), NOW, 300)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn users_are_replaced_and_failures_reported() {
+        let store = MemoryStore::new();
+        let user = UserRecord {
+            user_id: "user_1".into(),
+            role: Role::Manager,
+            memberships: Memberships::default(),
+            suspended: false,
+        };
+        KeyStore::put_user(&store, &user).await.unwrap();
+        let admin = UserRecord {
+            role: Role::Admin,
+            ..user
+        };
+        KeyStore::put_user(&store, &admin).await.unwrap();
+        assert_eq!(store.user("user_1").await.unwrap(), Some(admin));
+
+        store.set_failing(true);
+        assert!(matches!(
+            store.active_keys_of("user_1").await,
+            Err(StoreError::Unavailable(_))
+        ));
+        assert!(matches!(
+            store
+                .create_api_key(&key("user_1", "k_1", NOW), 25, NOW)
+                .await,
+            Err(CreateKeyError::Store(StoreError::Unavailable(_)))
+        ));
+        store.set_failing(false);
+        assert_eq!(store.active_keys_of("user_1").await.unwrap(), []);
     }
 }

@@ -1,7 +1,9 @@
-//! Persistence behind a narrow trait. The authorizer needs exactly two reads: an API key record by its
-//! hash and a user record by Clerk user id. [`AuthStore`] is that and nothing more, so the decision
-//! logic can be exercised against an in-memory store in unit tests and against DynamoDB everywhere
-//! else ([`dynamo::DynamoStore`]).
+//! Persistence behind two narrow traits. The authorizer needs two reads (an API key record by its hash,
+//! a user record by Clerk user id) and one throttled write (a key's last use): [`AuthStore`] is that and
+//! nothing more. Key management (contract section 6) adds [`KeyStore`]: creating keys under an atomic
+//! per-user limit, listing, revoking, and the user's active keys in one read. Both are implemented on
+//! DynamoDB ([`dynamo::DynamoStore`]) and in memory (`memory::MemoryStore`, feature `test-util`) with the
+//! same semantics, so the logic above them can be unit tested without I/O.
 
 pub mod dynamo;
 #[cfg(any(test, feature = "test-util"))]
@@ -11,6 +13,11 @@ use std::future::Future;
 
 use crate::apikey::KeyHash;
 use crate::principal::{Memberships, Role, Scopes};
+
+/// How many usable keys a user may hold at once (contract section 6).
+pub const MAX_ACTIVE_KEYS: usize = 25;
+/// Minimum seconds between two lastUsedAt writes of one key.
+pub const LAST_USED_INTERVAL_SECS: i64 = 300;
 
 /// A stored API key. The plaintext is never stored; `key_hash` is its peppered HMAC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +42,46 @@ pub struct ApiKeyRecord {
     pub tail: String,
     /// Last use, Unix seconds (approximate).
     pub last_used_at: Option<i64>,
+    /// When the key was revoked, Unix seconds; set once, by the first revocation.
+    pub revoked_at: Option<i64>,
 }
 
 impl ApiKeyRecord {
     /// Whether the key may authenticate at `now`.
     pub fn is_usable_at(&self, now: i64) -> bool {
         self.active && self.expires_at.is_none_or(|expiry| now < expiry)
+    }
+}
+
+/// One of a user's active (not revoked) keys, as held in the user's active-key set: enough to count
+/// the key against the limit and to scope a session request to it without reading the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveKeyRef {
+    /// `k_…`.
+    pub key_id: String,
+    /// Creation, Unix seconds.
+    pub created_at: i64,
+    /// Expiry, Unix seconds.
+    pub expires_at: Option<i64>,
+    /// What the key may do.
+    pub scopes: Scopes,
+}
+
+impl ActiveKeyRef {
+    /// Whether the key may authenticate at `now` (it is active by construction; expiry is exclusive).
+    pub fn is_usable_at(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|expiry| now < expiry)
+    }
+}
+
+impl From<&ApiKeyRecord> for ActiveKeyRef {
+    fn from(record: &ApiKeyRecord) -> Self {
+        Self {
+            key_id: record.key_id.clone(),
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+            scopes: record.scopes,
+        }
     }
 }
 
@@ -68,7 +109,21 @@ pub enum StoreError {
     Corrupt { key: String, problem: String },
 }
 
-/// The reads the authorizer needs.
+/// Why a key could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateKeyError {
+    /// The user already holds the maximum number of usable keys.
+    #[error("key limit reached")]
+    LimitReached,
+    /// A key with the same id or hash exists (random ids and keys: practically never).
+    #[error("key id or hash already exists")]
+    Conflict,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the authorizer needs: two reads and the throttled last-use write.
 pub trait AuthStore: Send + Sync {
     /// The key record whose hash is `hash` (strongly consistent).
     fn api_key_by_hash(
@@ -81,4 +136,63 @@ pub trait AuthStore: Send + Sync {
         &self,
         user_id: &str,
     ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+
+    /// Sets lastUsedAt = now on the key with this hash unless it was set less than `min_interval`
+    /// seconds ago (conditional write: the item must exist, and `attribute_not_exists(lastUsedAt) OR
+    /// lastUsedAt <= now - min_interval`). Ok(true) written, Ok(false) condition not met (throttled, or
+    /// no such key).
+    fn touch_api_key(
+        &self,
+        hash: &KeyHash,
+        now: i64,
+        min_interval: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Key management on top of [`AuthStore`]: what the self-service routes need.
+pub trait KeyStore: AuthStore {
+    /// Stores a new key. Atomically fails [`CreateKeyError::LimitReached`] when the user already holds
+    /// `limit` usable (active, unexpired at `now`) keys: two concurrent creates can never exceed it (50
+    /// parallel creates => exactly 25). Fails [`CreateKeyError::Conflict`] when the id or the hash
+    /// exists; nothing is written then.
+    fn create_api_key(
+        &self,
+        record: &ApiKeyRecord,
+        limit: usize,
+        now: i64,
+    ) -> impl Future<Output = Result<(), CreateKeyError>> + Send;
+
+    /// All of a user's keys (active and revoked), newest first (createdAt desc, then keyId desc).
+    /// Paginates internally.
+    fn api_keys_of(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<ApiKeyRecord>, StoreError>> + Send;
+
+    /// One key by id (strongly consistent), whoever owns it.
+    fn api_key_by_id(
+        &self,
+        key_id: &str,
+    ) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+
+    /// Revokes `key_id` if owned by `user_id`: active=false, revokedAt=now (conditional update; the
+    /// record is kept). Ok(None) when the key does not exist or belongs to someone else. Revoking a
+    /// revoked key returns it unchanged.
+    fn revoke_api_key(
+        &self,
+        user_id: &str,
+        key_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+
+    /// The user's active (not revoked) keys, oldest first (createdAt asc, then keyId asc), from ONE
+    /// strongly consistent read. Expired ones may be included: callers filter with
+    /// [`ActiveKeyRef::is_usable_at`].
+    fn active_keys_of(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<ActiveKeyRef>, StoreError>> + Send;
+
+    /// Creates or replaces a user record.
+    fn put_user(&self, user: &UserRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -80,6 +80,7 @@ pub async fn add_key(
             expires_at,
             tail: key.tail(),
             last_used_at: None,
+            revoked_at: None,
         })
         .await
         .unwrap();

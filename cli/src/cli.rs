@@ -1,0 +1,298 @@
+//! The command line of `gatehouse` (contract section 8), declared with clap's derive API, and the one
+//! error type every command returns. Exit status: 0 on success; 1 on a [`Failure`], printed as one
+//! line `gatehouse: <message>` on stderr; 2 on a usage error, which clap reports itself.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Run the Gatehouse API locally and administer its users and API keys.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API on 127.0.0.1: routes, authorizer (with its cache) and gateway responses as
+    /// template.yaml declares them, every function in-process.
+    Serve(ServeArgs),
+    /// Create the table (and, where configured, the pepper secret) if missing. Idempotent.
+    Init,
+    /// Create, replace and show user records.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Dev-mode session tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Load users (and, with the resource routes, resources) from a JSON file.
+    Seed {
+        /// The JSON file.
+        #[arg(value_name = "FILE.json")]
+        file: PathBuf,
+    },
+}
+
+/// `gatehouse serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// Seed demo users and print a token command for each.
+    #[arg(long)]
+    pub demo: bool,
+    /// Authorizer cache TTL in seconds (default: ReauthorizeEvery from the template).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub authorizer_ttl: Option<u64>,
+    /// The SAM template (default: ./template.yaml, else the copy built into gatehouse).
+    #[arg(long, value_name = "PATH")]
+    pub template: Option<PathBuf>,
+}
+
+/// `gatehouse users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create or replace a user record.
+    Put {
+        /// The Clerk user id.
+        #[arg(value_name = "CLERK_USER_ID")]
+        id: String,
+        /// signer, manager or admin.
+        #[arg(long)]
+        role: String,
+        /// An organization the user belongs to (repeatable).
+        #[arg(long = "org", value_name = "ID")]
+        organizations: Vec<String>,
+        /// A company the user belongs to (repeatable).
+        #[arg(long = "company", value_name = "ID")]
+        companies: Vec<String>,
+        /// A location the user belongs to (repeatable).
+        #[arg(long = "location", value_name = "ID")]
+        locations: Vec<String>,
+        /// Refuse every request of this user.
+        #[arg(long)]
+        suspended: bool,
+    },
+    /// Print a user record as JSON.
+    Get {
+        /// The Clerk user id.
+        #[arg(value_name = "CLERK_USER_ID")]
+        id: String,
+    },
+}
+
+/// `gatehouse keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key for a user; the key is printed this once.
+    Create {
+        /// The owner's Clerk user id.
+        #[arg(long, value_name = "ID")]
+        user: String,
+        /// A name for the key (1 to 64 printable characters).
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes: read, write (default both).
+        #[arg(long, value_delimiter = ',', value_name = "read,write")]
+        scopes: Option<Vec<String>>,
+        /// Days until the key expires (default never).
+        #[arg(long, value_name = "N")]
+        expires_in_days: Option<u32>,
+    },
+    /// List a user's keys as JSON, newest first.
+    List {
+        /// The owner's Clerk user id.
+        #[arg(long, value_name = "ID")]
+        user: String,
+    },
+    /// Revoke a key.
+    Revoke {
+        /// The key id (k_…).
+        #[arg(value_name = "KEY_ID")]
+        key_id: String,
+    },
+}
+
+/// `gatehouse token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a session JWT signed by the local dev key (dev mode only).
+    Mint {
+        /// The Clerk user id the token is for.
+        #[arg(long, value_name = "USER")]
+        sub: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+        ttl_secs: u64,
+        /// The authorized party (origin) claim.
+        #[arg(long, value_name = "ORIGIN")]
+        azp: Option<String>,
+        /// The issuer (default: the URL of the running `gatehouse serve`).
+        #[arg(long, value_name = "URL")]
+        issuer: Option<String>,
+    },
+}
+
+/// A user error: exit status 1, one line on stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure(String);
+
+impl Failure {
+    /// A failure with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
+    /// The message on one line (line breaks become spaces).
+    pub fn one_line(&self) -> String {
+        self.0.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.one_line())
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl From<gatehouse::store::StoreError> for Failure {
+    fn from(error: gatehouse::store::StoreError) -> Self {
+        Self(error.to_string())
+    }
+}
+
+impl From<gatehouse::config::ConfigError> for Failure {
+    fn from(error: gatehouse::config::ConfigError) -> Self {
+        Self(error.to_string())
+    }
+}
+
+impl From<gatehouse::api::ApiError> for Failure {
+    fn from(error: gatehouse::api::ApiError) -> Self {
+        use gatehouse::api::ApiError;
+        match error {
+            ApiError::Store(store) => Self(store.to_string()),
+            ApiError::NoPrincipal(context) => Self(context.to_string()),
+            ApiError::Random => Self("the random generator failed".into()),
+            ApiError::NoPepper => Self("no API key pepper is configured".into()),
+            other => Self(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_the_contract_forms() {
+        let cli = Cli::try_parse_from([
+            "gatehouse",
+            "users",
+            "put",
+            "user_1",
+            "--role",
+            "manager",
+            "--org",
+            "o1",
+            "--org",
+            "o2",
+            "--location",
+            "l1",
+            "--suspended",
+        ])
+        .unwrap();
+        let Command::Users(UsersCommand::Put {
+            id,
+            role,
+            organizations,
+            companies,
+            locations,
+            suspended,
+        }) = cli.command
+        else {
+            panic!("wrong command");
+        };
+        assert_eq!(id, "user_1");
+        assert_eq!(role, "manager");
+        assert_eq!(organizations, ["o1", "o2"]);
+        assert!(companies.is_empty());
+        assert_eq!(locations, ["l1"]);
+        assert!(suspended);
+
+        let cli = Cli::try_parse_from([
+            "gatehouse",
+            "keys",
+            "create",
+            "--user",
+            "u",
+            "--name",
+            "ci",
+            "--scopes",
+            "read,write",
+            "--expires-in-days",
+            "30",
+        ])
+        .unwrap();
+        let Command::Keys(KeysCommand::Create {
+            scopes,
+            expires_in_days,
+            ..
+        }) = cli.command
+        else {
+            panic!("wrong command");
+        };
+        assert_eq!(scopes.unwrap(), ["read", "write"]);
+        assert_eq!(expires_in_days, Some(30));
+
+        let cli = Cli::try_parse_from(["gatehouse", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(args.port, 3000);
+        assert!(!args.demo);
+        assert_eq!(args.authorizer_ttl, None);
+
+        let cli = Cli::try_parse_from(["gatehouse", "token", "mint", "--sub", "u"]).unwrap();
+        let Command::Token(TokenCommand::Mint { ttl_secs, .. }) = cli.command;
+        assert_eq!(ttl_secs, 3600);
+    }
+
+    #[test]
+    fn usage_errors_are_clap_errors() {
+        assert!(Cli::try_parse_from(["gatehouse", "serve", "--bogus"]).is_err());
+        assert!(Cli::try_parse_from(["gatehouse", "serve", "--authorizer-ttl", "9999"]).is_err());
+        assert!(Cli::try_parse_from(["gatehouse", "users", "put", "u"]).is_err());
+        assert!(Cli::try_parse_from(["gatehouse", "token", "mint", "--ttl-secs", "0"]).is_err());
+    }
+
+    #[test]
+    fn failures_are_one_line() {
+        let failure = Failure::new("first line\nsecond  line\n");
+        assert_eq!(failure.to_string(), "first line second line");
+    }
+}

@@ -1,0 +1,45 @@
+//! Feeds `events/me-*.json` through the handler, on an in-memory store holding the sample key.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use gatehouse_testkit::samples::{load_proxy_event, memory_key_service, status_and_json};
+use lambda_runtime::{Context, LambdaEvent};
+
+const NOW: i64 = 1_800_000_000;
+
+fn event(name: &str) -> LambdaEvent<aws_lambda_events::apigw::ApiGatewayProxyRequest> {
+    LambdaEvent::new(load_proxy_event(name), Context::default())
+}
+
+#[tokio::test]
+async fn a_session_request_is_scoped_to_the_key_it_names() {
+    let service = memory_key_service(NOW).await;
+    let response = me::function_handler(&service, event("me-session.json"))
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(&response);
+    assert_eq!(status, 200);
+    assert_eq!(body["userId"], "user_dev_admin");
+    assert_eq!(body["authType"], "session");
+    assert_eq!(body["role"], "admin");
+    assert_eq!(body["keyId"], "k_sample");
+    assert_eq!(body["scopes"], serde_json::json!(["read", "write"]));
+    assert_eq!(body["sessionId"], "sess_dev_demo");
+}
+
+#[tokio::test]
+async fn an_api_key_request_shows_its_key() {
+    let service = memory_key_service(NOW).await;
+    let response = me::function_handler(&service, event("me-api-key.json"))
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(&response);
+    assert_eq!(status, 200);
+    assert_eq!(body["authType"], "api_key");
+    assert_eq!(body["keyId"], "k_sample");
+    assert_eq!(body["sessionId"], serde_json::Value::Null);
+}

@@ -1,0 +1,1580 @@
+//! The store conformance suite: one set of tests that every DynamoDB engine the project runs on must
+//! pass, whatever serves the DynamoDB API (DynamoDB Local in `shared`, the embedded engine in the cli).
+//!
+//! The tests are ordinary async functions here, so they are compiled, linted and formatted once; the
+//! [`store_conformance_tests!`](crate::store_conformance_tests) macro only expands to one
+//! `#[tokio::test]` wrapper per function in the invoking test crate, which needs `tokio` (features
+//! `macros`, `rt-multi-thread`) among its dependencies:
+//!
+//! ```ignore
+//! async fn fresh_store_or_skip() -> Option<DynamoStore> { /* a store on a new, empty table, or None */ }
+//! gatehouse_testkit::store_conformance_tests!(fresh_store_or_skip);
+//! ```
+//!
+//! The factory returns `None` when its server is not available: the test is then skipped (the factory
+//! decides, e.g. through [`crate::servers::dynamodb_endpoint`], whether that is allowed). Each test asks
+//! for its own store, so the tests run in parallel.
+//!
+//! Three groups:
+//! - key-store semantics, generic over [`KeyStore`]: the same functions also run against the in-memory
+//!   store (this crate's own tests), which proves the two implementations agree;
+//! - DynamoDB specifics: raw items, the `gsi1` index, pagination, pruning, corrupt items, the API-key
+//!   decisions of contract section 6 end to end through `Authorizer::decide`;
+//! - an unreachable endpoint (no server needed): every call is an error, never a decision.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use gatehouse::apikey::{self, ApiKeyPrefix, Pepper};
+use gatehouse::authorizer::{Authorizer, Decision, DecisionFacts, Parts, http_client};
+use gatehouse::clock::FixedClock;
+use gatehouse::error::{Rejection, Unavailable};
+use gatehouse::jwt::VerifierSettings;
+use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
+use gatehouse::principal::{AuthType, Memberships, Principal, Role, Scopes};
+use gatehouse::store::dynamo::{
+    DynamoStore, GSI1, active_key_element, api_key_item, pointer_item, user_item,
+};
+use gatehouse::store::{
+    ActiveKeyRef, ApiKeyRecord, AuthStore, CreateKeyError, KeyStore, LAST_USED_INTERVAL_SECS,
+    MAX_ACTIVE_KEYS, StoreError, UserRecord,
+};
+
+use crate::servers::{sdk_config, unique_name};
+use crate::tokens::{DEV_ISSUER, dev_key};
+
+/// Expands to one `#[tokio::test]` per conformance test, each on a store from `$store`, an async fn
+/// (or a path to one) `async fn() -> Option<DynamoStore>` returning `None` to skip. See the
+/// [module docs](crate::conformance).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($store:expr) => {
+        $crate::__store_semantics_tests!($store);
+        $crate::__conformance_tests!($store;
+            unknown_user_is_none,
+            api_key_records_round_trip,
+            unknown_hash_is_none,
+            put_api_key_refuses_a_second_record_with_the_same_hash,
+            corrupt_key_item_is_an_error_never_a_decision,
+            corrupt_user_item_is_an_error_never_a_decision,
+            corrupt_active_key_set_is_an_error,
+            dangling_key_pointer_is_an_error,
+            create_table_if_missing_is_idempotent,
+            gsi1_lists_a_users_keys_newest_first,
+            api_keys_of_pages_through_every_key,
+            expired_elements_are_pruned_when_the_set_is_full,
+            created_items_are_the_documented_ones,
+            the_table_holds_no_plaintext_key,
+            valid_key_allows_with_the_users_role_and_the_keys_scopes,
+            unknown_well_formed_key_is_denied,
+            revoked_key_is_denied,
+            expired_key_is_denied,
+            owner_without_a_user_record_allows_with_role_none,
+            suspended_owner_is_denied,
+        );
+        $crate::__conformance_offline_tests!(
+            unreachable_store_is_unavailable,
+            unreachable_store_never_allows,
+            checksum_failing_key_is_denied_without_a_store_read,
+        );
+    };
+}
+
+/// The [`KeyStore`] semantics tests, on any store type (`$store`: `async fn() -> Option<S>`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_semantics_tests {
+    ($store:expr) => {
+        $crate::__conformance_tests!($store;
+            user_records_round_trip,
+            created_keys_are_found_by_hash_and_by_id,
+            concurrent_creates_never_exceed_the_limit,
+            revoking_frees_a_slot,
+            expired_keys_do_not_count,
+            duplicate_id_or_hash_conflicts_and_changes_nothing,
+            inactive_records_take_no_slot,
+            api_keys_of_is_newest_first,
+            active_keys_of_is_oldest_first_and_excludes_revoked,
+            revoking_a_foreign_or_unknown_key_is_none,
+            revoking_twice_is_harmless,
+            concurrent_revokes_agree,
+            revoked_keys_stay_readable_by_hash,
+            touch_is_throttled,
+            touch_of_an_unknown_hash_is_false,
+            created_key_authenticates_until_revoked,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($store:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                if let Some(store) = ($store)().await {
+                    $crate::conformance::$name(store).await;
+                }
+            }
+        )*
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_offline_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                $crate::conformance::$name().await;
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fixtures
+
+/// The instant every decision in this suite is made at, as far as the authorizer knows.
+pub const NOW: i64 = 1_750_000_000;
+const PEPPER: &[u8] = b"store-conformance-pepper-0123456789abcdef";
+
+fn pepper() -> Pepper {
+    Pepper::new(PEPPER).unwrap()
+}
+
+fn new_key() -> String {
+    apikey::generate(&ApiKeyPrefix::default_prefix())
+        .unwrap()
+        .reveal()
+        .to_owned()
+}
+
+/// An active read-only key for `plaintext`, owned by `user_id`, valid for an hour after [`NOW`].
+fn key_record(plaintext: &str, user_id: &str) -> ApiKeyRecord {
+    ApiKeyRecord {
+        key_id: apikey::generate_key_id().unwrap(),
+        user_id: user_id.to_owned(),
+        key_hash: pepper().hash(plaintext),
+        name: "ci deploys".into(),
+        scopes: Scopes {
+            read: true,
+            write: false,
+        },
+        active: true,
+        created_at: NOW - 100,
+        expires_at: Some(NOW + 3600),
+        tail: apikey::tail(plaintext),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+/// [`key_record`] for a fresh key.
+fn fresh_record(user_id: &str) -> ApiKeyRecord {
+    key_record(&new_key(), user_id)
+}
+
+fn user(user_id: &str, role: Role, suspended: bool) -> UserRecord {
+    UserRecord {
+        user_id: user_id.to_owned(),
+        role,
+        memberships: Memberships {
+            organization_ids: vec!["org_1".into(), "org_2".into()],
+            company_ids: vec!["co_9".into()],
+            location_ids: vec![],
+        },
+        suspended,
+    }
+}
+
+fn key_ids(records: &[ApiKeyRecord]) -> Vec<String> {
+    records.iter().map(|r| r.key_id.clone()).collect()
+}
+
+fn active_ids(keys: &[ActiveKeyRef]) -> Vec<String> {
+    keys.iter().map(|k| k.key_id.clone()).collect()
+}
+
+/// Creates `record` with the default limit at [`NOW`], which must succeed.
+async fn create<S: KeyStore>(store: &S, record: &ApiKeyRecord) {
+    store
+        .create_api_key(record, MAX_ACTIVE_KEYS, NOW)
+        .await
+        .unwrap();
+}
+
+/// An authorizer on `store`: default prefix, the test pepper, the dev key as a PEM source (no network),
+/// a clock frozen at [`NOW`].
+fn authorizer<S: AuthStore + 'static>(store: S) -> Authorizer<S> {
+    let options = KeyCacheOptions::default();
+    let source = KeySource::from_pem(dev_key().public_pem).unwrap();
+    let keys = IssuerKeys::new(DEV_ISSUER, source, http_client(options).unwrap(), options);
+    Authorizer::from_parts(Parts {
+        prefix: ApiKeyPrefix::default_prefix(),
+        pepper: pepper(),
+        settings: VerifierSettings {
+            issuer: DEV_ISSUER.to_owned(),
+            authorized_parties: None,
+            clock_skew_secs: 5,
+            allow_pending_sessions: false,
+        },
+        keys: Arc::new(keys),
+        store,
+        clock: Arc::new(FixedClock::at(NOW)),
+    })
+}
+
+async fn decide<S: AuthStore + 'static>(
+    authorizer: &Authorizer<S>,
+    token: &str,
+) -> (Result<Decision, Unavailable>, DecisionFacts) {
+    let mut facts = DecisionFacts::default();
+    let header = format!("Bearer {token}");
+    let result = authorizer.decide(Some(&header), &mut facts).await;
+    (result, facts)
+}
+
+/// A loopback URL nothing listens on: bind an ephemeral port, note it, release it.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A store whose SDK client (default retry and timeout settings) points at a closed port.
+async fn unreachable_store() -> DynamoStore {
+    let sdk = sdk_config(&closed_port_url()).await;
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), "gatehouse-unreachable")
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+async fn put_raw(store: &DynamoStore, item: Item) {
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The whole table, every page.
+async fn scan_all(store: &DynamoStore) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        items.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+async fn get_raw(store: &DynamoStore, pk: &str, sk: &str) -> Option<Item> {
+    store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+/// Every string anywhere in an attribute value (lists, maps and sets included).
+fn strings_in(value: &AttributeValue, out: &mut Vec<String>) {
+    match value {
+        AttributeValue::S(text) | AttributeValue::N(text) => out.push(text.clone()),
+        AttributeValue::Ss(texts) | AttributeValue::Ns(texts) => out.extend(texts.iter().cloned()),
+        AttributeValue::B(blob) => out.push(String::from_utf8_lossy(blob.as_ref()).into_owned()),
+        AttributeValue::Bs(blobs) => out.extend(
+            blobs
+                .iter()
+                .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned()),
+        ),
+        AttributeValue::L(values) => values.iter().for_each(|v| strings_in(v, out)),
+        AttributeValue::M(map) => map.iter().for_each(|(k, v)| {
+            out.push(k.clone());
+            strings_in(v, out);
+        }),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Key-store semantics (any KeyStore)
+
+/// `put_user` creates, then replaces: role, memberships and suspension all follow the latest write.
+pub async fn user_records_round_trip<S: KeyStore>(store: S) {
+    let suspended_manager = user("user_roundtrip", Role::Manager, true);
+    store.put_user(&suspended_manager).await.unwrap();
+    assert_eq!(
+        store.user("user_roundtrip").await.unwrap(),
+        Some(suspended_manager)
+    );
+
+    let admin = UserRecord {
+        user_id: "user_roundtrip".into(),
+        role: Role::Admin,
+        memberships: Memberships::default(),
+        suspended: false,
+    };
+    store.put_user(&admin).await.unwrap();
+    assert_eq!(store.user("user_roundtrip").await.unwrap(), Some(admin));
+
+    let signer = user("user_signer", Role::Signer, false);
+    store.put_user(&signer).await.unwrap();
+    assert_eq!(store.user("user_signer").await.unwrap(), Some(signer));
+}
+
+/// A created key reads back identically by hash and by id, whoever asks; unknown and malformed ids
+/// are `None`.
+pub async fn created_keys_are_found_by_hash_and_by_id<S: KeyStore>(store: S) {
+    let plaintext = new_key();
+    let record = ApiKeyRecord {
+        scopes: Scopes::ALL,
+        expires_at: None,
+        ..key_record(&plaintext, "user_owner")
+    };
+    create(&store, &record).await;
+    assert_eq!(
+        store
+            .api_key_by_hash(&pepper().hash(&plaintext))
+            .await
+            .unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store.api_key_by_id(&record.key_id).await.unwrap(),
+        Some(record)
+    );
+    let unknown = apikey::generate_key_id().unwrap();
+    assert_eq!(store.api_key_by_id(&unknown).await.unwrap(), None);
+    for malformed in ["", "k#1", "k 1", &"k".repeat(2000)] {
+        assert_eq!(store.api_key_by_id(malformed).await.unwrap(), None);
+    }
+}
+
+/// 50 parallel creates for one user: exactly [`MAX_ACTIVE_KEYS`] succeed, the others are
+/// `LimitReached`, and so is the next one. Other users are not affected.
+pub async fn concurrent_creates_never_exceed_the_limit<S: KeyStore + Clone + 'static>(store: S) {
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_api_key(&fresh_record("user_busy"), MAX_ACTIVE_KEYS, NOW)
+                    .await
+            })
+        })
+        .collect();
+    let (mut created, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(CreateKeyError::LimitReached) => refused += 1,
+            Err(other) => panic!("unexpected create failure: {other:?}"),
+        }
+    }
+    assert_eq!((created, refused), (MAX_ACTIVE_KEYS, 50 - MAX_ACTIVE_KEYS));
+    assert_eq!(
+        store.active_keys_of("user_busy").await.unwrap().len(),
+        MAX_ACTIVE_KEYS
+    );
+    assert_eq!(
+        store.api_keys_of("user_busy").await.unwrap().len(),
+        MAX_ACTIVE_KEYS
+    );
+    assert!(matches!(
+        store
+            .create_api_key(&fresh_record("user_busy"), MAX_ACTIVE_KEYS, NOW)
+            .await,
+        Err(CreateKeyError::LimitReached)
+    ));
+    create(&store, &fresh_record("user_idle")).await;
+}
+
+/// At the limit, revoking a key lets exactly one more be created.
+pub async fn revoking_frees_a_slot<S: KeyStore>(store: S) {
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let record = fresh_record("user_full");
+        store.create_api_key(&record, 3, NOW).await.unwrap();
+        held.push(record);
+    }
+    assert!(matches!(
+        store
+            .create_api_key(&fresh_record("user_full"), 3, NOW)
+            .await,
+        Err(CreateKeyError::LimitReached)
+    ));
+    store
+        .revoke_api_key("user_full", &held[1].key_id, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .create_api_key(&fresh_record("user_full"), 3, NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_api_key(&fresh_record("user_full"), 3, NOW)
+            .await,
+        Err(CreateKeyError::LimitReached)
+    ));
+    // Revoking an already revoked key frees nothing more.
+    store
+        .revoke_api_key("user_full", &held[1].key_id, NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_api_key(&fresh_record("user_full"), 3, NOW)
+            .await,
+        Err(CreateKeyError::LimitReached)
+    ));
+}
+
+/// Keys expired at the create's `now` do not count against the limit (expiry is exclusive).
+pub async fn expired_keys_do_not_count<S: KeyStore>(store: S) {
+    for expires_at in [Some(NOW + 10), Some(NOW + 20), None] {
+        let record = ApiKeyRecord {
+            expires_at,
+            ..fresh_record("user_expiring")
+        };
+        store.create_api_key(&record, 3, NOW).await.unwrap();
+    }
+    for now in [NOW, NOW + 9] {
+        assert!(matches!(
+            store
+                .create_api_key(&fresh_record("user_expiring"), 3, now)
+                .await,
+            Err(CreateKeyError::LimitReached)
+        ));
+    }
+    store
+        .create_api_key(&fresh_record("user_expiring"), 3, NOW + 10)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_api_key(&fresh_record("user_expiring"), 3, NOW + 10)
+            .await,
+        Err(CreateKeyError::LimitReached)
+    ));
+    store
+        .create_api_key(&fresh_record("user_expiring"), 3, NOW + 20)
+        .await
+        .unwrap();
+    let usable = store
+        .active_keys_of("user_expiring")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|key| key.is_usable_at(NOW + 20))
+        .count();
+    assert_eq!(usable, 3);
+    // Expired is not revoked: every key is still listed, and the expired ones are still active.
+    let listed = store.api_keys_of("user_expiring").await.unwrap();
+    assert_eq!(listed.len(), 5);
+    assert!(listed.iter().all(|record| record.active));
+}
+
+/// A second key with an existing id or hash is `Conflict` and writes nothing (not even a slot); an id
+/// that could not be read back is refused.
+pub async fn duplicate_id_or_hash_conflicts_and_changes_nothing<S: KeyStore>(store: S) {
+    let plaintext = new_key();
+    let original = key_record(&plaintext, "user_dup");
+    store.create_api_key(&original, 2, NOW).await.unwrap();
+
+    let same_id = ApiKeyRecord {
+        key_id: original.key_id.clone(),
+        ..fresh_record("user_intruder")
+    };
+    let same_hash = key_record(&plaintext, "user_intruder");
+    let same_both = ApiKeyRecord {
+        user_id: "user_dup".into(),
+        ..original.clone()
+    };
+    for duplicate in [&same_id, &same_hash, &same_both] {
+        assert!(
+            matches!(
+                store.create_api_key(duplicate, 2, NOW).await,
+                Err(CreateKeyError::Conflict)
+            ),
+            "{duplicate:?}"
+        );
+    }
+    assert_eq!(
+        store.api_key_by_id(&original.key_id).await.unwrap(),
+        Some(original.clone())
+    );
+    assert_eq!(
+        store.api_key_by_hash(&original.key_hash).await.unwrap(),
+        Some(original.clone())
+    );
+    assert_eq!(store.api_key_by_id(&same_hash.key_id).await.unwrap(), None);
+    assert_eq!(store.api_keys_of("user_intruder").await.unwrap(), []);
+    assert_eq!(store.active_keys_of("user_intruder").await.unwrap(), []);
+    assert_eq!(
+        active_ids(&store.active_keys_of("user_dup").await.unwrap()),
+        [original.key_id.clone()]
+    );
+    // The refused creates took no slot: one more fits under a limit of 2.
+    store
+        .create_api_key(&fresh_record("user_dup"), 2, NOW)
+        .await
+        .unwrap();
+
+    let unreadable = ApiKeyRecord {
+        key_id: "k#1".into(),
+        ..fresh_record("user_dup")
+    };
+    assert!(matches!(
+        store.create_api_key(&unreadable, 25, NOW).await,
+        Err(CreateKeyError::Store(StoreError::Corrupt { .. }))
+    ));
+}
+
+/// A record created inactive is stored, listed and found, but takes no slot and is not active.
+pub async fn inactive_records_take_no_slot<S: KeyStore>(store: S) {
+    store
+        .create_api_key(&fresh_record("user_inactive"), 1, NOW)
+        .await
+        .unwrap();
+    let dormant = ApiKeyRecord {
+        active: false,
+        revoked_at: Some(NOW - 1),
+        ..fresh_record("user_inactive")
+    };
+    store.create_api_key(&dormant, 1, NOW).await.unwrap();
+    assert_eq!(
+        store.api_key_by_id(&dormant.key_id).await.unwrap(),
+        Some(dormant.clone())
+    );
+    assert_eq!(store.api_keys_of("user_inactive").await.unwrap().len(), 2);
+    assert!(
+        !active_ids(&store.active_keys_of("user_inactive").await.unwrap())
+            .contains(&dormant.key_id)
+    );
+}
+
+/// All of a user's keys, revoked ones included, newest first, ties on `createdAt` by key id
+/// descending; nobody else's. Run on a DynamoDB store with a small page size, it crosses pages.
+pub async fn api_keys_of_is_newest_first<S: KeyStore>(store: S) {
+    let mut expected = Vec::new();
+    for created_at in [
+        NOW - 300,
+        NOW - 100,
+        NOW - 200,
+        NOW - 100,
+        NOW,
+        NOW - 100,
+        NOW,
+    ] {
+        let record = ApiKeyRecord {
+            created_at,
+            ..fresh_record("user_lister")
+        };
+        create(&store, &record).await;
+        expected.push(record);
+    }
+    create(&store, &fresh_record("user_someone_else")).await;
+    for index in [1, 4] {
+        let revoked = store
+            .revoke_api_key("user_lister", &expected[index].key_id, NOW + 1)
+            .await
+            .unwrap()
+            .unwrap();
+        expected[index] = revoked;
+    }
+    expected.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| b.key_id.cmp(&a.key_id))
+    });
+    assert_eq!(store.api_keys_of("user_lister").await.unwrap(), expected);
+    assert_eq!(store.api_keys_of("user_nobody").await.unwrap(), []);
+}
+
+/// Active keys, oldest first (ties by key id ascending), revoked ones left out, expired ones kept.
+pub async fn active_keys_of_is_oldest_first_and_excludes_revoked<S: KeyStore>(store: S) {
+    let mut records = Vec::new();
+    for (created_at, expires_at, scopes) in [
+        (NOW - 10, None, Scopes::ALL),
+        (NOW - 30, Some(NOW - 1), Scopes::ALL),
+        (
+            NOW - 20,
+            Some(NOW + 50),
+            Scopes {
+                read: false,
+                write: true,
+            },
+        ),
+        (
+            NOW - 20,
+            None,
+            Scopes {
+                read: true,
+                write: false,
+            },
+        ),
+        (NOW - 40, None, Scopes::ALL),
+    ] {
+        let record = ApiKeyRecord {
+            created_at,
+            expires_at,
+            scopes,
+            ..fresh_record("user_active")
+        };
+        create(&store, &record).await;
+        records.push(record);
+    }
+    create(&store, &fresh_record("user_other")).await;
+    let revoked = records.remove(4);
+    store
+        .revoke_api_key("user_active", &revoked.key_id, NOW)
+        .await
+        .unwrap();
+
+    let mut expected: Vec<ActiveKeyRef> = records.iter().map(ActiveKeyRef::from).collect();
+    expected.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.key_id.cmp(&b.key_id))
+    });
+    let active = store.active_keys_of("user_active").await.unwrap();
+    assert_eq!(active, expected);
+    let usable: Vec<bool> = active.iter().map(|key| key.is_usable_at(NOW)).collect();
+    assert_eq!(usable, [false, true, true, true]);
+    assert_eq!(store.active_keys_of("user_nobody").await.unwrap(), []);
+}
+
+/// Another user's key id, an unknown id and a malformed id all revoke nothing and answer `None`.
+pub async fn revoking_a_foreign_or_unknown_key_is_none<S: KeyStore>(store: S) {
+    let record = fresh_record("user_victim");
+    create(&store, &record).await;
+    assert_eq!(
+        store
+            .revoke_api_key("user_attacker", &record.key_id, NOW)
+            .await
+            .unwrap(),
+        None
+    );
+    let unknown = apikey::generate_key_id().unwrap();
+    for key_id in [unknown.as_str(), "", "k#1"] {
+        assert_eq!(
+            store
+                .revoke_api_key("user_victim", key_id, NOW)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        store.api_key_by_id(&record.key_id).await.unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        active_ids(&store.active_keys_of("user_victim").await.unwrap()),
+        [record.key_id]
+    );
+}
+
+/// The first revoke sets `active = false` and `revokedAt`; repeating it returns the same record and
+/// keeps the first `revokedAt`.
+pub async fn revoking_twice_is_harmless<S: KeyStore>(store: S) {
+    let record = fresh_record("user_twice");
+    create(&store, &record).await;
+    let revoked = store
+        .revoke_api_key("user_twice", &record.key_id, NOW + 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        revoked,
+        ApiKeyRecord {
+            active: false,
+            revoked_at: Some(NOW + 1),
+            ..record.clone()
+        }
+    );
+    let again = store
+        .revoke_api_key("user_twice", &record.key_id, NOW + 2)
+        .await
+        .unwrap();
+    assert_eq!(again, Some(revoked.clone()));
+    assert_eq!(
+        store.api_key_by_id(&record.key_id).await.unwrap(),
+        Some(revoked)
+    );
+    assert_eq!(store.active_keys_of("user_twice").await.unwrap(), []);
+}
+
+/// Parallel revokes of one key all answer the same revoked record: exactly one of them wrote it.
+pub async fn concurrent_revokes_agree<S: KeyStore + Clone + 'static>(store: S) {
+    let record = fresh_record("user_racing");
+    create(&store, &record).await;
+    let tasks: Vec<_> = (1..=8)
+        .map(|i| {
+            let store = store.clone();
+            let key_id = record.key_id.clone();
+            tokio::spawn(async move {
+                store
+                    .revoke_api_key("user_racing", &key_id, NOW + i)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let stored = store.api_key_by_id(&record.key_id).await.unwrap().unwrap();
+    assert!(!stored.active);
+    assert!(
+        stored
+            .revoked_at
+            .is_some_and(|at| at > NOW && at <= NOW + 8)
+    );
+    assert!(
+        results.iter().all(|result| *result == stored),
+        "{results:?}"
+    );
+    assert_eq!(store.active_keys_of("user_racing").await.unwrap(), []);
+}
+
+/// The authorizer's read still finds a revoked key, inactive, with its revocation time.
+pub async fn revoked_keys_stay_readable_by_hash<S: KeyStore>(store: S) {
+    let plaintext = new_key();
+    let record = key_record(&plaintext, "user_revoker");
+    create(&store, &record).await;
+    store
+        .revoke_api_key("user_revoker", &record.key_id, NOW)
+        .await
+        .unwrap();
+    let stored = store
+        .api_key_by_hash(&pepper().hash(&plaintext))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.active);
+    assert_eq!(stored.revoked_at, Some(NOW));
+    assert!(!stored.is_usable_at(NOW));
+    assert_eq!(stored.key_id, record.key_id);
+}
+
+/// `lastUsedAt` is written on first use, then at most once per interval.
+pub async fn touch_is_throttled<S: KeyStore>(store: S) {
+    let record = fresh_record("user_toucher");
+    create(&store, &record).await;
+    let hash = record.key_hash;
+    let interval = LAST_USED_INTERVAL_SECS;
+    assert!(store.touch_api_key(&hash, NOW, interval).await.unwrap());
+    assert!(!store.touch_api_key(&hash, NOW, interval).await.unwrap());
+    assert!(
+        !store
+            .touch_api_key(&hash, NOW + interval - 1, interval)
+            .await
+            .unwrap()
+    );
+    let read = store.api_key_by_hash(&hash).await.unwrap().unwrap();
+    assert_eq!(read.last_used_at, Some(NOW));
+    assert!(
+        store
+            .touch_api_key(&hash, NOW + interval, interval)
+            .await
+            .unwrap()
+    );
+    let read = store.api_key_by_hash(&hash).await.unwrap().unwrap();
+    assert_eq!(read.last_used_at, Some(NOW + interval));
+    // Nothing else about the key changed.
+    assert_eq!(
+        read,
+        ApiKeyRecord {
+            last_used_at: Some(NOW + interval),
+            ..record
+        }
+    );
+}
+
+/// Touching a hash no key has is `false`, and creates nothing.
+pub async fn touch_of_an_unknown_hash_is_false<S: KeyStore>(store: S) {
+    let hash = pepper().hash(&new_key());
+    assert!(
+        !store
+            .touch_api_key(&hash, NOW, LAST_USED_INTERVAL_SECS)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.api_key_by_hash(&hash).await.unwrap(), None);
+}
+
+/// End to end: a created key is allowed by the authorizer, and denied as revoked once revoked.
+pub async fn created_key_authenticates_until_revoked<S: KeyStore + Clone + 'static>(store: S) {
+    let owner = user("user_lifecycle", Role::Signer, false);
+    store.put_user(&owner).await.unwrap();
+    let plaintext = new_key();
+    let record = key_record(&plaintext, "user_lifecycle");
+    create(&store, &record).await;
+    let authorizer = authorizer(store.clone());
+
+    let (result, facts) = decide(&authorizer, &plaintext).await;
+    match result.unwrap() {
+        Decision::Allow(principal) => {
+            assert_eq!(principal.user_id, "user_lifecycle");
+            assert_eq!(principal.key_id.as_deref(), Some(record.key_id.as_str()));
+            assert_eq!(principal.role, Role::Signer);
+        }
+        other => panic!("expected an allow, got {other:?}"),
+    }
+    assert_eq!(facts.key_id.as_deref(), Some(record.key_id.as_str()));
+
+    store
+        .revoke_api_key("user_lifecycle", &record.key_id, NOW)
+        .await
+        .unwrap();
+    let (result, facts) = decide(&authorizer, &plaintext).await;
+    assert_eq!(result.unwrap(), Decision::Deny(Rejection::InvalidApiKey));
+    assert_eq!(facts.reason, Some("revoked"));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DynamoDB specifics
+
+pub async fn unknown_user_is_none(store: DynamoStore) {
+    assert_eq!(store.user("user_nobody").await.unwrap(), None);
+    // A key item's owner id is not a user record, nor is the owner's active-key set.
+    create(&store, &fresh_record("user_owner")).await;
+    store
+        .put_api_key(&fresh_record("user_owner"))
+        .await
+        .unwrap();
+    assert_eq!(store.user("user_owner").await.unwrap(), None);
+}
+
+pub async fn api_key_records_round_trip(store: DynamoStore) {
+    let first_key = new_key();
+    let first = key_record(&first_key, "user_1");
+    store.put_api_key(&first).await.unwrap();
+
+    // The other optional shapes: no expiry, a last use, both scopes, revoked.
+    let second_key = new_key();
+    let second = ApiKeyRecord {
+        scopes: Scopes::ALL,
+        active: false,
+        expires_at: None,
+        last_used_at: Some(NOW - 5),
+        revoked_at: Some(NOW - 2),
+        ..key_record(&second_key, "user_1")
+    };
+    store.put_api_key(&second).await.unwrap();
+
+    assert_eq!(
+        store
+            .api_key_by_hash(&pepper().hash(&first_key))
+            .await
+            .unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        store
+            .api_key_by_hash(&pepper().hash(&second_key))
+            .await
+            .unwrap(),
+        Some(second)
+    );
+}
+
+pub async fn unknown_hash_is_none(store: DynamoStore) {
+    let stored = new_key();
+    store
+        .put_api_key(&key_record(&stored, "user_1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .api_key_by_hash(&pepper().hash(&new_key()))
+            .await
+            .unwrap(),
+        None
+    );
+    // The same key under another pepper is another hash, hence unknown.
+    let other_pepper = Pepper::new(b"a-completely-different-pepper-42").unwrap();
+    assert_eq!(
+        store
+            .api_key_by_hash(&other_pepper.hash(&stored))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn put_api_key_refuses_a_second_record_with_the_same_hash(store: DynamoStore) {
+    let key = new_key();
+    let original = key_record(&key, "user_1");
+    store.put_api_key(&original).await.unwrap();
+
+    let intruder = ApiKeyRecord {
+        scopes: Scopes::ALL,
+        ..key_record(&key, "user_2")
+    };
+    let error = store.put_api_key(&intruder).await.unwrap_err();
+    match &error {
+        // The store reports a failed condition as a refused request.
+        StoreError::Unavailable(reason) => {
+            assert!(
+                reason.contains("ConditionalCheckFailed"),
+                "unexpected reason: {reason}"
+            );
+        }
+        other => panic!("expected a refused request, got {other:?}"),
+    }
+    // The first record is untouched.
+    assert_eq!(
+        store.api_key_by_hash(&pepper().hash(&key)).await.unwrap(),
+        Some(original)
+    );
+}
+
+pub async fn corrupt_key_item_is_an_error_never_a_decision(store: DynamoStore) {
+    let key = new_key();
+    let mut item = api_key_item(&key_record(&key, "user_1"));
+    item.insert("active".into(), AttributeValue::S("true".into()));
+    put_raw(&store, item).await;
+
+    let error = store
+        .api_key_by_hash(&pepper().hash(&key))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
+
+    let authorizer = authorizer(store);
+    let (result, _) = decide(&authorizer, &key).await;
+    assert!(
+        matches!(result, Err(Unavailable::Store(StoreError::Corrupt { .. }))),
+        "{result:?}"
+    );
+}
+
+pub async fn corrupt_user_item_is_an_error_never_a_decision(store: DynamoStore) {
+    let mut item = user_item(&user("user_root", Role::Admin, false));
+    item.insert("role".into(), AttributeValue::S("root".into()));
+    put_raw(&store, item).await;
+    let error = store.user("user_root").await.unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
+
+    // A stored role of "none" is not a role a record may hold either.
+    let mut item = user_item(&user("user_none", Role::Admin, false));
+    item.insert("role".into(), AttributeValue::S("none".into()));
+    put_raw(&store, item).await;
+    assert!(matches!(
+        store.user("user_none").await,
+        Err(StoreError::Corrupt { .. })
+    ));
+
+    // Through the authorizer: a valid key and a valid session of that user both fail, neither allows.
+    let key = new_key();
+    store
+        .put_api_key(&key_record(&key, "user_root"))
+        .await
+        .unwrap();
+    let authorizer = authorizer(store);
+    let (result, _) = decide(&authorizer, &key).await;
+    assert!(
+        matches!(result, Err(Unavailable::Store(StoreError::Corrupt { .. }))),
+        "{result:?}"
+    );
+    let (result, _) = decide(&authorizer, &dev_key().session_token("user_root", NOW)).await;
+    assert!(
+        matches!(result, Err(Unavailable::Store(StoreError::Corrupt { .. }))),
+        "{result:?}"
+    );
+}
+
+/// A malformed element, or a `keys` attribute that is not a string set, is `Corrupt` for every
+/// operation that reads the set.
+pub async fn corrupt_active_key_set_is_an_error(store: DynamoStore) {
+    let set = |user_id: &str, keys: AttributeValue| {
+        HashMap::from([
+            (
+                "pk".to_owned(),
+                AttributeValue::S(format!("USER#{user_id}")),
+            ),
+            ("sk".to_owned(), AttributeValue::S("ACTIVEKEYS".into())),
+            ("keys".to_owned(), keys),
+        ])
+    };
+    let valid = active_key_element(&ActiveKeyRef::from(&fresh_record("user_bad_element")));
+    put_raw(
+        &store,
+        set(
+            "user_bad_element",
+            AttributeValue::Ss(vec![valid, "001750000000#k_1#soon#read".into()]),
+        ),
+    )
+    .await;
+    put_raw(
+        &store,
+        set(
+            "user_bad_type",
+            AttributeValue::L(vec![AttributeValue::S("x".into())]),
+        ),
+    )
+    .await;
+    for user_id in ["user_bad_element", "user_bad_type"] {
+        assert!(
+            matches!(
+                store.active_keys_of(user_id).await,
+                Err(StoreError::Corrupt { .. })
+            ),
+            "{user_id}"
+        );
+    }
+    // A create that finds the set full reads it to prune: the corruption surfaces there too.
+    assert!(matches!(
+        store
+            .create_api_key(&fresh_record("user_bad_element"), 2, NOW)
+            .await,
+        Err(CreateKeyError::Store(StoreError::Corrupt { .. }))
+    ));
+}
+
+/// A key-id pointer whose key record is missing, or belongs to another id, is `Corrupt`.
+pub async fn dangling_key_pointer_is_an_error(store: DynamoStore) {
+    let orphan = fresh_record("user_orphan");
+    put_raw(&store, pointer_item(&orphan)).await;
+    assert!(matches!(
+        store.api_key_by_id(&orphan.key_id).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        store
+            .revoke_api_key("user_orphan", &orphan.key_id, NOW)
+            .await,
+        Err(StoreError::Corrupt { .. })
+    ));
+
+    let real = fresh_record("user_orphan");
+    store.put_api_key(&real).await.unwrap();
+    let mislabelled = ApiKeyRecord {
+        key_id: apikey::generate_key_id().unwrap(),
+        ..real
+    };
+    put_raw(&store, pointer_item(&mislabelled)).await;
+    assert!(matches!(
+        store.api_key_by_id(&mislabelled.key_id).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+}
+
+pub async fn create_table_if_missing_is_idempotent(store: DynamoStore) {
+    // The factory has created the table once already.
+    let record = user("user_keep", Role::Signer, false);
+    store.put_user(&record).await.unwrap();
+    store.create_table_if_missing().await.unwrap();
+    store.create_table_if_missing().await.unwrap();
+    // Nothing was recreated or wiped.
+    assert_eq!(store.user("user_keep").await.unwrap(), Some(record));
+
+    // From nothing, twice in a row, then usable.
+    let other = DynamoStore::new(store.client().clone(), unique_name("gatehouse-idempotent"));
+    other.create_table_if_missing().await.unwrap();
+    other.create_table_if_missing().await.unwrap();
+    assert_eq!(other.user("user_keep").await.unwrap(), None);
+    create(&other, &fresh_record("user_keep")).await;
+}
+
+pub async fn gsi1_lists_a_users_keys_newest_first(store: DynamoStore) {
+    let mut expected = Vec::new();
+    for created_at in [NOW - 300, NOW - 100, NOW - 200] {
+        let record = ApiKeyRecord {
+            created_at,
+            ..fresh_record("user_lister")
+        };
+        store.put_api_key(&record).await.unwrap();
+        expected.push((created_at, record.key_id));
+    }
+    store
+        .put_api_key(&fresh_record("user_someone_else"))
+        .await
+        .unwrap();
+    expected.sort_by_key(|(created_at, _)| std::cmp::Reverse(*created_at));
+
+    let output = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .index_name(GSI1)
+        .key_condition_expression("gsi1pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("USER#user_lister".into()))
+        .scan_index_forward(false)
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<String> = output
+        .items()
+        .iter()
+        .map(|item| match &item["keyId"] {
+            AttributeValue::S(id) => id.clone(),
+            other => panic!("keyId is {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        expected.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+    );
+}
+
+/// [`api_keys_of_is_newest_first`] with two keys per `Query` page (and one), so the listing crosses
+/// several pages.
+pub async fn api_keys_of_pages_through_every_key(store: DynamoStore) {
+    api_keys_of_is_newest_first(store.clone().with_page_size(2)).await;
+    let all = store.api_keys_of("user_lister").await.unwrap();
+    assert_eq!(all.len(), 7);
+    let one_by_one = store.with_page_size(1);
+    assert_eq!(
+        key_ids(&one_by_one.api_keys_of("user_lister").await.unwrap()),
+        key_ids(&all)
+    );
+}
+
+/// When the set is full, the create deletes the elements expired at its `now` from the set: they no
+/// longer appear among the active keys, while their records stay (active, expired, listed).
+pub async fn expired_elements_are_pruned_when_the_set_is_full(store: DynamoStore) {
+    let mut expiring = Vec::new();
+    for expires_at in [Some(NOW + 10), Some(NOW + 10), None] {
+        let record = ApiKeyRecord {
+            expires_at,
+            ..fresh_record("user_pruned")
+        };
+        store.create_api_key(&record, 3, NOW).await.unwrap();
+        expiring.push(record);
+    }
+    let permanent = expiring.pop().unwrap();
+    // Room left: nothing is pruned.
+    let early = fresh_record("user_pruned");
+    store.create_api_key(&early, 4, NOW + 20).await.unwrap();
+    assert_eq!(store.active_keys_of("user_pruned").await.unwrap().len(), 4);
+    // Full: both expired elements go, one new key comes in.
+    let late = fresh_record("user_pruned");
+    store.create_api_key(&late, 4, NOW + 20).await.unwrap();
+    let mut remaining = active_ids(&store.active_keys_of("user_pruned").await.unwrap());
+    remaining.sort();
+    let mut expected = vec![permanent.key_id, early.key_id, late.key_id];
+    expected.sort();
+    assert_eq!(remaining, expected);
+    for record in &expiring {
+        let stored = store.api_key_by_id(&record.key_id).await.unwrap().unwrap();
+        assert!(stored.active && !stored.is_usable_at(NOW + 20));
+    }
+    assert_eq!(store.api_keys_of("user_pruned").await.unwrap().len(), 5);
+}
+
+/// A create writes exactly the documented items: the key, its pointer and the set element.
+pub async fn created_items_are_the_documented_ones(store: DynamoStore) {
+    let record = fresh_record("user_items");
+    create(&store, &record).await;
+    let hash = record.key_hash.to_hex();
+
+    let key = get_raw(&store, &format!("APIKEY#{hash}"), "APIKEY")
+        .await
+        .unwrap();
+    assert_eq!(key, api_key_item(&record));
+    let pointer = get_raw(&store, &format!("KEYID#{}", record.key_id), "KEYID")
+        .await
+        .unwrap();
+    assert_eq!(
+        pointer,
+        HashMap::from([
+            (
+                "pk".to_owned(),
+                AttributeValue::S(format!("KEYID#{}", record.key_id))
+            ),
+            ("sk".to_owned(), AttributeValue::S("KEYID".into())),
+            ("userId".to_owned(), AttributeValue::S("user_items".into())),
+            ("keyHash".to_owned(), AttributeValue::S(hash)),
+        ])
+    );
+    let set = get_raw(&store, "USER#user_items", "ACTIVEKEYS")
+        .await
+        .unwrap();
+    let element = format!(
+        "{:012}#{}#{}#read",
+        record.created_at,
+        record.key_id,
+        record.expires_at.unwrap()
+    );
+    assert_eq!(set["keys"], AttributeValue::Ss(vec![element]));
+    assert_eq!(scan_all(&store).await.len(), 3);
+
+    // Revoking flips the key, keeps the pointer, and empties the set (DynamoDB drops an empty set).
+    store
+        .revoke_api_key("user_items", &record.key_id, NOW)
+        .await
+        .unwrap();
+    let set = get_raw(&store, "USER#user_items", "ACTIVEKEYS")
+        .await
+        .unwrap();
+    assert!(!set.contains_key("keys"), "{set:?}");
+    let key = get_raw(
+        &store,
+        &format!("APIKEY#{}", record.key_hash.to_hex()),
+        "APIKEY",
+    )
+    .await
+    .unwrap();
+    assert_eq!(key["active"], AttributeValue::Bool(false));
+    assert_eq!(key["revokedAt"], AttributeValue::N(NOW.to_string()));
+    assert_eq!(scan_all(&store).await.len(), 3);
+}
+
+pub async fn the_table_holds_no_plaintext_key(store: DynamoStore) {
+    let prefix = ApiKeyPrefix::default_prefix();
+    let mut plaintexts = Vec::new();
+    for owner in ["user_a", "user_b"] {
+        let generated = apikey::generate(&prefix).unwrap();
+        let record = ApiKeyRecord {
+            key_id: apikey::generate_key_id().unwrap(),
+            user_id: owner.into(),
+            key_hash: pepper().hash(generated.reveal()),
+            name: "laptop".into(),
+            scopes: Scopes::ALL,
+            active: true,
+            created_at: NOW,
+            expires_at: None,
+            tail: generated.tail(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        create(&store, &record).await;
+        store
+            .touch_api_key(&record.key_hash, NOW, LAST_USED_INTERVAL_SECS)
+            .await
+            .unwrap();
+        store
+            .put_user(&user(owner, Role::Manager, false))
+            .await
+            .unwrap();
+        plaintexts.push(generated.reveal().to_owned());
+    }
+    // One of them revoked, so every attribute a key item can hold is there.
+    let revoked = store.api_keys_of("user_b").await.unwrap();
+    store
+        .revoke_api_key("user_b", &revoked[0].key_id, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let items = scan_all(&store).await;
+    let mut strings = Vec::new();
+    for item in &items {
+        for (name, value) in item {
+            strings.push(name.clone());
+            strings_in(value, &mut strings);
+        }
+    }
+    assert_eq!(
+        items.len(),
+        8,
+        "per user: a key, its pointer, the active-key set, the user"
+    );
+    for text in &strings {
+        assert!(
+            !text.starts_with("sf_"),
+            "a stored value starts with the key prefix: {text}"
+        );
+        for plaintext in &plaintexts {
+            assert!(
+                !text.contains(plaintext.as_str()),
+                "the table holds a plaintext key"
+            );
+            // Nor the random part without its prefix.
+            assert!(
+                !text.contains(&plaintext[3..]),
+                "the table holds a key's random part"
+            );
+        }
+    }
+    // What is there instead: the HMAC hex in pk, and only the 4-character tail.
+    for plaintext in &plaintexts {
+        let pk = format!("APIKEY#{}", pepper().hash(plaintext).to_hex());
+        assert!(strings.contains(&pk));
+        assert!(strings.contains(&apikey::tail(plaintext)));
+    }
+}
+
+// API-key decisions end to end (seeded with put_api_key, as the authorizer only reads key items)
+
+pub async fn valid_key_allows_with_the_users_role_and_the_keys_scopes(store: DynamoStore) {
+    let owner = user("user_valid", Role::Manager, false);
+    store.put_user(&owner).await.unwrap();
+    let key = new_key();
+    let record = key_record(&key, "user_valid");
+    store.put_api_key(&record).await.unwrap();
+    let authorizer = authorizer(store);
+
+    let (result, facts) = decide(&authorizer, &key).await;
+    assert_eq!(
+        result.unwrap(),
+        Decision::Allow(Principal {
+            user_id: "user_valid".into(),
+            auth_type: AuthType::ApiKey,
+            role: Role::Manager,
+            key_id: Some(record.key_id.clone()),
+            scopes: Scopes {
+                read: true,
+                write: false
+            },
+            session_id: None,
+            memberships: owner.memberships,
+            clerk_org_id: None,
+            clerk_org_role: None,
+        })
+    );
+    assert_eq!(facts.key_id, Some(record.key_id));
+    assert_eq!(facts.user_id.as_deref(), Some("user_valid"));
+    assert_eq!(facts.reason, None);
+}
+
+pub async fn unknown_well_formed_key_is_denied(store: DynamoStore) {
+    store.put_api_key(&fresh_record("user_1")).await.unwrap();
+    let authorizer = authorizer(store);
+    let (result, facts) = decide(&authorizer, &new_key()).await;
+    assert_eq!(result.unwrap(), Decision::Deny(Rejection::InvalidApiKey));
+    assert_eq!(facts.reason, Some("unknown_key"));
+}
+
+pub async fn revoked_key_is_denied(store: DynamoStore) {
+    store
+        .put_user(&user("user_revoked", Role::Admin, false))
+        .await
+        .unwrap();
+    let key = new_key();
+    store
+        .put_api_key(&ApiKeyRecord {
+            active: false,
+            ..key_record(&key, "user_revoked")
+        })
+        .await
+        .unwrap();
+    let authorizer = authorizer(store);
+    let (result, facts) = decide(&authorizer, &key).await;
+    assert_eq!(result.unwrap(), Decision::Deny(Rejection::InvalidApiKey));
+    assert_eq!(facts.reason, Some("revoked"));
+}
+
+pub async fn expired_key_is_denied(store: DynamoStore) {
+    store
+        .put_user(&user("user_expiry", Role::Admin, false))
+        .await
+        .unwrap();
+    let past = new_key();
+    store
+        .put_api_key(&ApiKeyRecord {
+            expires_at: Some(NOW - 1),
+            ..key_record(&past, "user_expiry")
+        })
+        .await
+        .unwrap();
+    // Expiry is exclusive: a key expiring exactly now is expired.
+    let boundary = new_key();
+    store
+        .put_api_key(&ApiKeyRecord {
+            expires_at: Some(NOW),
+            ..key_record(&boundary, "user_expiry")
+        })
+        .await
+        .unwrap();
+    let next_second = new_key();
+    store
+        .put_api_key(&ApiKeyRecord {
+            expires_at: Some(NOW + 1),
+            ..key_record(&next_second, "user_expiry")
+        })
+        .await
+        .unwrap();
+    let authorizer = authorizer(store);
+
+    for key in [&past, &boundary] {
+        let (result, facts) = decide(&authorizer, key).await;
+        assert_eq!(result.unwrap(), Decision::Deny(Rejection::InvalidApiKey));
+        assert_eq!(facts.reason, Some("expired"));
+    }
+    let (result, _) = decide(&authorizer, &next_second).await;
+    assert!(matches!(result, Ok(Decision::Allow(_))), "{result:?}");
+}
+
+pub async fn owner_without_a_user_record_allows_with_role_none(store: DynamoStore) {
+    let key = new_key();
+    let record = ApiKeyRecord {
+        scopes: Scopes::ALL,
+        ..key_record(&key, "user_norecord")
+    };
+    store.put_api_key(&record).await.unwrap();
+    let authorizer = authorizer(store);
+    let (result, _) = decide(&authorizer, &key).await;
+    assert_eq!(
+        result.unwrap(),
+        Decision::Allow(Principal {
+            user_id: "user_norecord".into(),
+            auth_type: AuthType::ApiKey,
+            role: Role::None,
+            key_id: Some(record.key_id),
+            scopes: Scopes::ALL,
+            session_id: None,
+            memberships: Memberships::default(),
+            clerk_org_id: None,
+            clerk_org_role: None,
+        })
+    );
+}
+
+pub async fn suspended_owner_is_denied(store: DynamoStore) {
+    store
+        .put_user(&user("user_suspended", Role::Admin, true))
+        .await
+        .unwrap();
+    let key = new_key();
+    store
+        .put_api_key(&key_record(&key, "user_suspended"))
+        .await
+        .unwrap();
+    let authorizer = authorizer(store);
+
+    let (result, facts) = decide(&authorizer, &key).await;
+    assert_eq!(result.unwrap(), Decision::Deny(Rejection::AccountSuspended));
+    assert_eq!(facts.reason, Some("suspended"));
+    // The same user's session is refused the same way.
+    let (result, _) = decide(&authorizer, &dev_key().session_token("user_suspended", NOW)).await;
+    assert_eq!(result.unwrap(), Decision::Deny(Rejection::AccountSuspended));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// An unreachable store (no server needed)
+
+/// Every operation fails `Unavailable`. Each call spends about two seconds in the SDK's default
+/// retries, so they run concurrently.
+pub async fn unreachable_store_is_unavailable() {
+    let store = unreachable_store().await;
+    let hash = pepper().hash(&new_key());
+    let record = user("user_1", Role::Admin, false);
+    let key = fresh_record("user_1");
+    let (by_hash, user, put, create_table, touch) = tokio::join!(
+        store.api_key_by_hash(&hash),
+        store.user("user_1"),
+        store.put_user(&record),
+        store.create_table_if_missing(),
+        store.touch_api_key(&hash, NOW, LAST_USED_INTERVAL_SECS),
+    );
+    let (create, list, by_id, revoke, active) = tokio::join!(
+        store.create_api_key(&key, MAX_ACTIVE_KEYS, NOW),
+        store.api_keys_of("user_1"),
+        store.api_key_by_id(&key.key_id),
+        store.revoke_api_key("user_1", &key.key_id, NOW),
+        store.active_keys_of("user_1"),
+    );
+    fn unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
+        matches!(result, Err(StoreError::Unavailable(_)))
+    }
+    assert!(unavailable(&by_hash), "{by_hash:?}");
+    assert!(unavailable(&user), "{user:?}");
+    assert!(unavailable(&put), "{put:?}");
+    assert!(unavailable(&create_table), "{create_table:?}");
+    assert!(unavailable(&touch), "{touch:?}");
+    assert!(
+        matches!(
+            create,
+            Err(CreateKeyError::Store(StoreError::Unavailable(_)))
+        ),
+        "{create:?}"
+    );
+    assert!(unavailable(&list), "{list:?}");
+    assert!(unavailable(&by_id), "{by_id:?}");
+    assert!(unavailable(&revoke), "{revoke:?}");
+    assert!(unavailable(&active), "{active:?}");
+}
+
+pub async fn unreachable_store_never_allows() {
+    let authorizer = authorizer(unreachable_store().await);
+
+    // A well-formed API key: the store must be asked, and it cannot answer. A valid session token: the
+    // signature verifies (PEM source, no network), then the user read fails. Concurrently, to share the
+    // SDK's retry delays.
+    let key = new_key();
+    let session = dev_key().session_token("user_valid", NOW);
+    let ((key_result, key_facts), (session_result, session_facts)) =
+        tokio::join!(decide(&authorizer, &key), decide(&authorizer, &session));
+    assert!(
+        matches!(
+            key_result,
+            Err(Unavailable::Store(StoreError::Unavailable(_)))
+        ),
+        "{key_result:?}"
+    );
+    assert_eq!(key_facts.auth_type, Some(AuthType::ApiKey));
+    assert!(
+        matches!(
+            session_result,
+            Err(Unavailable::Store(StoreError::Unavailable(_)))
+        ),
+        "{session_result:?}"
+    );
+    assert_eq!(session_facts.auth_type, Some(AuthType::Session));
+    assert_eq!(session_facts.user_id.as_deref(), Some("user_valid"));
+}
+
+pub async fn checksum_failing_key_is_denied_without_a_store_read() {
+    // The store is unreachable: any read would be an error, so a Deny proves no read happened.
+    let authorizer = authorizer(unreachable_store().await);
+    let key = new_key();
+    let mut bytes = key.clone().into_bytes();
+    let last = bytes.len() - 1;
+    bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+    let typo = String::from_utf8(bytes).unwrap();
+
+    let (result, facts) = decide(&authorizer, &typo).await;
+    assert_eq!(result.unwrap(), Decision::Deny(Rejection::InvalidApiKey));
+    assert_eq!(facts.reason, Some("checksum"));
+    assert_eq!(facts.key_id, None);
+
+    // Garbage with the prefix is a format failure, also without a read.
+    let (result, facts) = decide(&authorizer, "sf_not-a-key").await;
+    assert_eq!(result.unwrap(), Decision::Deny(Rejection::InvalidApiKey));
+    assert_eq!(facts.reason, Some("format"));
+}
+
+#[cfg(test)]
+mod memory_store {
+    //! The key-store semantics above, against the in-memory store.
+
+    use gatehouse::store::memory::MemoryStore;
+
+    async fn memory_store() -> Option<MemoryStore> {
+        Some(MemoryStore::new())
+    }
+
+    crate::__store_semantics_tests!(memory_store);
+}
