@@ -538,7 +538,7 @@ pub async fn duplicate_id_or_hash_conflicts_and_changes_nothing<S: KeyStore>(sto
     assert_eq!(store.active_keys_of("user_intruder").await.unwrap(), []);
     assert_eq!(
         active_ids(&store.active_keys_of("user_dup").await.unwrap()),
-        [original.key_id.clone()]
+        [original.key_id]
     );
     // The refused creates took no slot: one more fits under a limit of 2.
     store

@@ -13,5 +13,6 @@
 pub mod conformance;
 pub mod jwks_server;
 pub mod samples;
+pub mod serve;
 pub mod servers;
 pub mod tokens;

@@ -14,14 +14,20 @@
 //! - Create is one `TransactWriteItems`: add the key's element to the active-key set on condition
 //!   `attribute_not_exists(keys) OR size(keys) < :limit`, put the key and put its pointer, each on
 //!   condition `attribute_not_exists(pk)`. The set's size is the per-user limit, enforced by DynamoDB, so
-//!   concurrent creates cannot exceed it. When the set is full, its expired elements are deleted and the
-//!   create is retried once.
+//!   concurrent creates cannot exceed it. When the set is full, its elements expired at `now` are
+//!   deleted (an unconditional `DELETE`) and, if fewer than `limit` usable ones remain, the create is
+//!   retried once. `keys` is a reserved word: expressions name it `#keys`. DynamoDB drops a set that
+//!   becomes empty, so a user without active keys has a set item without `keys`, or none.
 //! - Revoke reads the pointer (owner check) and the key, then in one transaction sets `active = false`,
-//!   `revokedAt` on condition `active = true` and deletes the element from the set.
+//!   `revokedAt` on condition `active = true` and deletes the element from the set. A failed condition
+//!   is a concurrent revoke: the key is read again and returned as that revoke left it.
 //! - Touch is a conditional `UpdateItem` of `lastUsedAt`, throttled by its own condition.
+//! - Listing is a `Query` on `gsi1`, page by page: index reads are eventually consistent, so a key
+//!   created a moment ago may be missing from a listing (the point lookups are never stale).
 //!
-//! Transactions cancelled only because another transaction held one of their items are retried with
-//! jittered exponential backoff; any other SDK failure is [`StoreError::Unavailable`].
+//! Transactions cancelled only by contention (`TransactionConflict`: another transaction held one of
+//! their items; throttling) are retried with jittered exponential backoff, at most
+//! `CONTENTION_ATTEMPTS` times; any other SDK failure is [`StoreError::Unavailable`].
 //!
 //! Keys stored with [`DynamoStore::put_api_key`] (seeding, tests) get neither a pointer nor an element
 //! in the active-key set: they authenticate and are listed, but are not found by id and do not count
@@ -148,9 +154,26 @@ impl Cancellation {
             .iter()
             .any(|code| RETRYABLE_REASONS.contains(&code.as_str()))
     }
+
+    /// What a cancelled create transaction came to: items are [set update (when `counted`), key put,
+    /// pointer put]. An existing key or pointer wins over a full set (retrying cannot help it). `None`:
+    /// cancelled for another reason (validation, size), an error.
+    fn create_attempt(&self, counted: bool) -> Option<CreateAttempt> {
+        let first_put = usize::from(counted);
+        if self.failed(first_put) || self.failed(first_put + 1) {
+            Some(CreateAttempt::Duplicate)
+        } else if counted && self.failed(0) {
+            Some(CreateAttempt::Full)
+        } else if self.contended() {
+            Some(CreateAttempt::Contended)
+        } else {
+            None
+        }
+    }
 }
 
 /// What one create transaction came to.
+#[derive(Debug, PartialEq, Eq)]
 enum CreateAttempt {
     Done,
     /// The active-key set's size condition failed.
@@ -291,21 +314,10 @@ impl DynamoStore {
             Ok(_) => return Ok(CreateAttempt::Done),
             Err(error) => error,
         };
-        let Some(cancellation) = Cancellation::of(&error) else {
-            return Err(unavailable(error));
-        };
-        let first_put = usize::from(counted);
-        Ok(
-            if cancellation.failed(first_put) || cancellation.failed(first_put + 1) {
-                CreateAttempt::Duplicate
-            } else if counted && cancellation.failed(0) {
-                CreateAttempt::Full
-            } else if cancellation.contended() {
-                CreateAttempt::Contended
-            } else {
-                return Err(unavailable(error));
-            },
-        )
+        match Cancellation::of(&error).and_then(|c| c.create_attempt(counted)) {
+            Some(attempt) => Ok(attempt),
+            None => Err(unavailable(error)),
+        }
     }
 
     /// Deletes the elements of the user's active-key set that are expired at `now`.
@@ -1066,6 +1078,77 @@ mod tests {
                 "{element:?}"
             );
         }
+    }
+
+    fn cancelled(codes: &[&str]) -> Option<Cancellation> {
+        use aws_sdk_dynamodb::types::CancellationReason;
+        use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+        let reasons = codes
+            .iter()
+            .map(|code| CancellationReason::builder().code(*code).build())
+            .collect();
+        let exception = TransactionCanceledException::builder()
+            .set_cancellation_reasons(Some(reasons))
+            .build();
+        let error: SdkError<TransactWriteItemsError, ()> = SdkError::service_error(
+            TransactWriteItemsError::TransactionCanceledException(exception),
+            (),
+        );
+        Cancellation::of(&error)
+    }
+
+    #[test]
+    fn cancelled_creates_are_classified_by_item() {
+        let attempt = |codes: &[&str], counted| cancelled(codes).unwrap().create_attempt(counted);
+        const CCF: &str = "ConditionalCheckFailed";
+        // Counted: [set, key, pointer].
+        assert_eq!(
+            attempt(&[CCF, "None", "None"], true),
+            Some(CreateAttempt::Full)
+        );
+        assert_eq!(
+            attempt(&["None", CCF, "None"], true),
+            Some(CreateAttempt::Duplicate)
+        );
+        assert_eq!(
+            attempt(&["None", "None", CCF], true),
+            Some(CreateAttempt::Duplicate)
+        );
+        assert_eq!(
+            attempt(&[CCF, CCF, "None"], true),
+            Some(CreateAttempt::Duplicate)
+        );
+        assert_eq!(
+            attempt(&["TransactionConflict", "None", "None"], true),
+            Some(CreateAttempt::Contended)
+        );
+        assert_eq!(
+            attempt(&["None", "ThrottlingError", "None"], true),
+            Some(CreateAttempt::Contended)
+        );
+        assert_eq!(attempt(&["ValidationError", "None", "None"], true), None);
+        assert_eq!(attempt(&[], true), None);
+        // Not counted: [key, pointer]; a failure at 0 is the key.
+        assert_eq!(
+            attempt(&[CCF, "None"], false),
+            Some(CreateAttempt::Duplicate)
+        );
+        assert_eq!(
+            attempt(&["None", "TransactionConflict"], false),
+            Some(CreateAttempt::Contended)
+        );
+    }
+
+    #[test]
+    fn only_transaction_cancellations_are_cancellations() {
+        use aws_sdk_dynamodb::types::error::InternalServerError;
+        let error: SdkError<TransactWriteItemsError, ()> = SdkError::service_error(
+            TransactWriteItemsError::InternalServerError(InternalServerError::builder().build()),
+            (),
+        );
+        assert!(Cancellation::of(&error).is_none());
+        let revoke = cancelled(&["ConditionalCheckFailed", "None"]).unwrap();
+        assert!(revoke.failed(0) && !revoke.failed(1) && !revoke.contended());
     }
 
     #[test]

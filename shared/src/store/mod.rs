@@ -163,7 +163,7 @@ pub trait KeyStore: AuthStore {
     ) -> impl Future<Output = Result<(), CreateKeyError>> + Send;
 
     /// All of a user's keys (active and revoked), newest first (createdAt desc, then keyId desc).
-    /// Paginates internally.
+    /// Paginates internally. On DynamoDB this reads the `gsi1` index, which is eventually consistent.
     fn api_keys_of(
         &self,
         user_id: &str,

@@ -1,0 +1,480 @@
+//! A running `gatehouse serve` for end-to-end tests: the real binary as a child process, driven over
+//! HTTP with a real client. Each [`Serve`] has its own state folder (`GATEHOUSE_HOME`, removed on
+//! drop) and, on DynamoDB Local, its own table (created with `gatehouse init`), so tests running in
+//! parallel never share data. Everything the process writes after its first line (the access log,
+//! other logs, stderr) is captured, so tests can assert that no secret is ever logged.
+//!
+//! The binary's path comes from the test (`env!("CARGO_BIN_EXE_gatehouse")` is only defined in the
+//! `gatehouse-cli` package's own tests).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// How long `serve` may take to print its first line.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// The per-request timeout of [`Serve::client`].
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Variables of the test's own environment that would change which store, issuer or mode the
+/// command uses; they are removed from every child's environment.
+const SCRUBBED: [&str; 22] = [
+    "TABLE_NAME",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "API_KEY_PEPPER",
+    "API_KEY_PEPPER_SECRET_ID",
+    "API_KEY_PREFIX",
+    "CLERK_ISSUER",
+    "CLERK_JWKS_URL",
+    "CLERK_JWT_KEY",
+    "CLERK_SECRET_KEY_SECRET_ID",
+    "CLERK_API_URL",
+    "CLERK_AUTHORIZED_PARTIES",
+    "CLERK_CLOCK_SKEW_SECS",
+    "CLERK_ALLOW_PENDING_SESSIONS",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "GATEHOUSE_HOME",
+    "RUST_LOG",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+];
+
+/// Which store `serve` runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The embedded engine in the state folder (no store variables set).
+    Embedded,
+    /// DynamoDB Local at `endpoint`, on a fresh table.
+    DynamoDbLocal {
+        /// `http://127.0.0.1:<port>`.
+        endpoint: String,
+    },
+}
+
+/// Flags for `gatehouse serve`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// `--authorizer-ttl SECS`; `None` keeps the template's `ReauthorizeEvery`.
+    pub ttl: Option<u64>,
+    /// `--demo`.
+    pub demo: bool,
+}
+
+/// A running `gatehouse serve` with its private state.
+#[derive(Debug)]
+pub struct Serve {
+    binary: PathBuf,
+    sandbox: PathBuf,
+    home: PathBuf,
+    kind: StoreKind,
+    table: Option<String>,
+    base_url: String,
+    child: Child,
+    logs: Arc<Mutex<String>>,
+    client: reqwest::Client,
+}
+
+impl Serve {
+    /// Starts `binary serve --port 0` on `store` and waits (at most [`START_TIMEOUT`]) for its first
+    /// line, `gatehouse listening on http://127.0.0.1:<port>`. Panics, showing what the process
+    /// printed, when it does not come.
+    pub fn start(binary: impl AsRef<Path>, store: StoreKind, options: ServeOptions) -> Self {
+        let binary = binary.as_ref().to_path_buf();
+        let unique = crate::servers::unique_name("gatehouse-e2e");
+        let sandbox = std::env::temp_dir().join(format!("{unique}-{}", std::process::id()));
+        std::fs::create_dir_all(&sandbox).unwrap();
+        let home = sandbox.join("home");
+        let table = match store {
+            StoreKind::Embedded => None,
+            StoreKind::DynamoDbLocal { .. } => Some(crate::servers::unique_name("gatehouse-e2e")),
+        };
+        let setup = Setup {
+            binary: binary.clone(),
+            sandbox: sandbox.clone(),
+            home: home.clone(),
+            kind: store.clone(),
+            table: table.clone(),
+        };
+        if table.is_some() {
+            let init = setup.run(&["init"]);
+            assert!(
+                init.status.success(),
+                "gatehouse init failed ({}):\nstdout: {}\nstderr: {}",
+                init.status,
+                String::from_utf8_lossy(&init.stdout),
+                String::from_utf8_lossy(&init.stderr)
+            );
+        }
+
+        let mut args = vec!["serve".to_owned(), "--port".into(), "0".into()];
+        args.push("--template".into());
+        args.push(template_path().display().to_string());
+        if let Some(ttl) = options.ttl {
+            args.push("--authorizer-ttl".into());
+            args.push(ttl.to_string());
+        }
+        if options.demo {
+            args.push("--demo".into());
+        }
+        let mut child = setup
+            .command(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (first_line, first_line_rx) = mpsc::channel::<String>();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let stdout_done = capture(stdout, Arc::clone(&logs), Some(first_line));
+        let stderr_done = capture(stderr, Arc::clone(&logs), None);
+
+        let base_url = match first_line_rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => match line.strip_prefix("gatehouse listening on ") {
+                Some(url) if url.starts_with("http://127.0.0.1:") => url.trim().to_owned(),
+                _ => {
+                    let _killed = child.kill();
+                    let _exited = child.wait();
+                    let _drained = stdout_done.recv_timeout(Duration::from_secs(5));
+                    let _drained = stderr_done.recv_timeout(Duration::from_secs(5));
+                    let _removed = std::fs::remove_dir_all(&sandbox);
+                    panic!(
+                        "serve's first line is {line:?}, not `gatehouse listening on http://127.0.0.1:<port>`; \
+                         then:\n{}",
+                        logs.lock().unwrap()
+                    );
+                }
+            },
+            Err(_) => {
+                let _killed = child.kill();
+                let status = child.wait();
+                let _drained = stdout_done.recv_timeout(Duration::from_secs(5));
+                let _drained = stderr_done.recv_timeout(Duration::from_secs(5));
+                let _removed = std::fs::remove_dir_all(&sandbox);
+                panic!(
+                    "serve did not announce its address within {START_TIMEOUT:?} (exit: {status:?}); \
+                     it printed:\n{}",
+                    logs.lock().unwrap()
+                );
+            }
+        };
+
+        let client = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .no_proxy()
+            .build()
+            .unwrap();
+        Serve {
+            binary,
+            sandbox,
+            home,
+            kind: store,
+            table,
+            base_url,
+            child,
+            logs,
+            client,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The full URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// An HTTP client with a [`REQUEST_TIMEOUT`] per request.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The state folder (`GATEHOUSE_HOME`).
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The store this instance runs on.
+    pub fn kind(&self) -> &StoreKind {
+        &self.kind
+    }
+
+    /// The DynamoDB Local table, if on DynamoDB Local.
+    pub fn table(&self) -> Option<&str> {
+        self.table.as_deref()
+    }
+
+    /// Runs `gatehouse <args>` with the same environment as `serve` (same home, same store).
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.setup().run(args)
+    }
+
+    /// Like [`Serve::cli`], and panics unless it succeeds; its stdout.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let output = self.cli(args);
+        assert!(
+            output.status.success(),
+            "gatehouse {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// A session JWT for `sub` from `gatehouse token mint`.
+    pub fn mint(&self, sub: &str) -> String {
+        self.cli_ok(&["token", "mint", "--sub", sub])
+            .trim()
+            .to_owned()
+    }
+
+    /// A session JWT for `sub` that expires after `ttl_secs`.
+    pub fn mint_with_ttl(&self, sub: &str, ttl_secs: u64) -> String {
+        self.cli_ok(&[
+            "token",
+            "mint",
+            "--sub",
+            sub,
+            "--ttl-secs",
+            &ttl_secs.to_string(),
+        ])
+        .trim()
+        .to_owned()
+    }
+
+    /// `gatehouse users put <id> --role <role> <extra>...`.
+    pub fn users_put(&self, id: &str, role: &str, extra: &[&str]) {
+        let mut args = vec!["users", "put", id, "--role", role];
+        args.extend_from_slice(extra);
+        self.cli_ok(&args);
+    }
+
+    /// Everything the process printed after its first line so far (stdout and stderr).
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Every byte of the store: for the embedded engine, every file under the state folder (the
+    /// SQLite file with its `-wal` and `-shm`); for DynamoDB Local, a full scan of the table with each
+    /// attribute's name and value (strings as UTF-8, binaries raw).
+    pub async fn store_dump(&self) -> Vec<u8> {
+        match (&self.kind, &self.table) {
+            (StoreKind::DynamoDbLocal { endpoint }, Some(table)) => {
+                scan_table(endpoint, table).await
+            }
+            _ => {
+                let mut bytes = Vec::new();
+                read_tree(&self.home, &mut bytes);
+                bytes
+            }
+        }
+    }
+
+    fn setup(&self) -> Setup {
+        Setup {
+            binary: self.binary.clone(),
+            sandbox: self.sandbox.clone(),
+            home: self.home.clone(),
+            kind: self.kind.clone(),
+            table: self.table.clone(),
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _killed = self.child.kill();
+        let _exited = self.child.wait();
+        let _removed = std::fs::remove_dir_all(&self.sandbox);
+    }
+}
+
+/// The pepper given to `serve` and the commands on DynamoDB Local (the embedded store makes its own).
+pub const DYNAMODB_PEPPER: &str = "e2e-test-pepper-0123456789abcdef";
+
+/// How to run the binary for one instance.
+struct Setup {
+    binary: PathBuf,
+    sandbox: PathBuf,
+    home: PathBuf,
+    kind: StoreKind,
+    table: Option<String>,
+}
+
+impl Setup {
+    fn command<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
+        let mut command = Command::new(&self.binary);
+        for var in SCRUBBED {
+            command.env_remove(var);
+        }
+        command
+            .args(args)
+            .current_dir(&self.sandbox)
+            .env("GATEHOUSE_HOME", &self.home)
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        if let (StoreKind::DynamoDbLocal { endpoint }, Some(table)) = (&self.kind, &self.table) {
+            command
+                .env("AWS_ENDPOINT_URL", endpoint)
+                .env("TABLE_NAME", table)
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ACCESS_KEY_ID", "test")
+                .env("AWS_SECRET_ACCESS_KEY", "test")
+                .env("API_KEY_PEPPER", DYNAMODB_PEPPER);
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.binary.display()))
+    }
+}
+
+/// The workspace's `template.yaml`.
+fn template_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("template.yaml")
+}
+
+/// Reads `stream` line by line on a thread: the first line goes to `first_line` when given (and is
+/// not logged), every other line is appended to `logs`. The returned channel fires at end of stream.
+fn capture(
+    stream: impl Read + Send + 'static,
+    logs: Arc<Mutex<String>>,
+    mut first_line: Option<mpsc::Sender<String>>,
+) -> mpsc::Receiver<()> {
+    let (done, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    match first_line.take() {
+                        Some(sender) => {
+                            let _receiver_gone =
+                                sender.send(text.trim_end_matches(['\r', '\n']).to_owned());
+                        }
+                        None => {
+                            let mut logs = logs.lock().unwrap();
+                            logs.push_str(&text);
+                            if !text.ends_with('\n') {
+                                logs.push('\n');
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let _receiver_gone = done.send(());
+    });
+    done_rx
+}
+
+/// Appends every file under `dir` to `out`.
+fn read_tree(dir: &Path, out: &mut Vec<u8>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            read_tree(&path, out);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.extend_from_slice(&bytes);
+            out.push(b'\n');
+        }
+    }
+}
+
+/// A full, paginated scan of `table`, flattened to bytes.
+async fn scan_table(endpoint: &str, table: &str) -> Vec<u8> {
+    let sdk = crate::servers::sdk_config(endpoint).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "scanning {table} failed: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                )
+            });
+        for item in page.items() {
+            for (name, value) in item {
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'=');
+                flatten(value, &mut out);
+                out.push(b'\n');
+            }
+        }
+        match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => break,
+        }
+    }
+    out
+}
+
+/// An attribute value's content as bytes.
+fn flatten(value: &AttributeValue, out: &mut Vec<u8>) {
+    match value {
+        AttributeValue::S(text) | AttributeValue::N(text) => out.extend_from_slice(text.as_bytes()),
+        AttributeValue::B(blob) => out.extend_from_slice(blob.as_ref()),
+        AttributeValue::Ss(items) | AttributeValue::Ns(items) => {
+            for item in items {
+                out.extend_from_slice(item.as_bytes());
+                out.push(b' ');
+            }
+        }
+        AttributeValue::Bs(items) => {
+            for item in items {
+                out.extend_from_slice(item.as_ref());
+                out.push(b' ');
+            }
+        }
+        AttributeValue::L(items) => {
+            for item in items {
+                flatten(item, out);
+                out.push(b' ');
+            }
+        }
+        AttributeValue::M(map) => {
+            for (name, item) in map {
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'=');
+                flatten(item, out);
+                out.push(b' ');
+            }
+        }
+        other => out.extend_from_slice(format!("{other:?}").as_bytes()),
+    }
+}
