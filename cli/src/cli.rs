@@ -278,7 +278,9 @@ mod tests {
         assert_eq!(args.authorizer_ttl, None);
 
         let cli = Cli::try_parse_from(["gatehouse", "token", "mint", "--sub", "u"]).unwrap();
-        let Command::Token(TokenCommand::Mint { ttl_secs, .. }) = cli.command;
+        let Command::Token(TokenCommand::Mint { ttl_secs, .. }) = cli.command else {
+            panic!("wrong command");
+        };
         assert_eq!(ttl_secs, 3600);
     }
 

@@ -9,8 +9,17 @@ use gatehouse::store::{KeyStore, UserRecord};
 use crate::cli::Failure;
 use crate::commands::users::user_record;
 
-/// The demo users: id, role, memberships (organizations, locations), suspended.
-const DEMO_USERS: [(&str, &str, &[&str], &[&str], bool); 4] = [
+/// A demo user: id, role, organizations, locations, suspended.
+type DemoUser = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    bool,
+);
+
+/// The demo users.
+const DEMO_USERS: [DemoUser; 4] = [
     ("user_demo_signer", "signer", &[], &["loc_demo_1"], false),
     ("user_demo_manager", "manager", &["org_demo"], &[], false),
     ("user_demo_admin", "admin", &[], &[], false),

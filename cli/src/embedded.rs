@@ -60,6 +60,17 @@ impl Embedded {
                     path.display()
                 ))
             })?;
+        Self::serve(database, path).await
+    }
+
+    /// An engine on a fresh in-memory database (nothing is written to disk), for tests.
+    pub async fn start_in_memory() -> Result<Self, Failure> {
+        let database = Database::memory()
+            .map_err(|e| Failure::new(format!("cannot open an in-memory store: {e}")))?;
+        Self::serve(database, PathBuf::from(":memory:")).await
+    }
+
+    async fn serve(database: Database, path: PathBuf) -> Result<Self, Failure> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| Failure::new(format!("cannot start the embedded store: {e}")))?;
@@ -88,7 +99,7 @@ impl Embedded {
         })
     }
 
-    /// The SQLite file.
+    /// The SQLite file (`:memory:` for an in-memory engine).
     pub fn path(&self) -> &Path {
         &self.path
     }

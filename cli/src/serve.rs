@@ -109,6 +109,32 @@ impl Local<'_> {
         template_origin: String,
         env: &Env<F>,
     ) -> Result<(), Failure> {
+        if !self.target.is_embedded() {
+            let store = self.target.store();
+            let described = store
+                .client()
+                .describe_table()
+                .table_name(store.table())
+                .send()
+                .await;
+            if let Err(error) = described {
+                let missing = error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception());
+                return Err(Failure::new(if missing {
+                    format!(
+                        "DynamoDB table {} does not exist; run `gatehouse init` first",
+                        store.table()
+                    )
+                } else {
+                    format!(
+                        "cannot reach DynamoDB table {}: {}",
+                        store.table(),
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+                    )
+                }));
+            }
+        }
         let pepper = self.target.pepper(self.home, env).await?;
         let jwks_url = format!("{}{JWKS_PATH}", self.url);
         let dev_key = if self.dev {
@@ -234,7 +260,8 @@ impl Local<'_> {
         print_banner(&banner)?;
         init_logging(env);
 
-        axum::serve(listener, router)
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| Failure::new(format!("the server failed: {e}")))?;
@@ -255,7 +282,7 @@ pub fn functions(
         "functions/authorizer".into(),
         lambda_handler(move |event| {
             let authorizer = Arc::clone(&authorizer);
-            async move { authorizer::function_handler(&authorizer, event).await }
+            async move { ::authorizer::function_handler(&authorizer, event).await }
         }),
     );
     functions.insert(

@@ -26,7 +26,7 @@ pub const PEPPER_FILE: &str = "pepper";
 #[derive(Debug)]
 pub enum Backend {
     /// The embedded engine, running in this process.
-    Embedded(Embedded),
+    Embedded(Box<Embedded>),
     /// DynamoDB (or a local DynamoDB) through the SDK's default chain.
     DynamoDb,
 }
@@ -140,7 +140,7 @@ impl StoreTarget {
         Ok(StoreTarget {
             store,
             sdk: embedded.sdk_config().clone(),
-            backend: Backend::Embedded(embedded),
+            backend: Backend::Embedded(Box::new(embedded)),
             description,
         })
     }

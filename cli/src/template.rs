@@ -566,13 +566,13 @@ fn parse_api(context: &Context, id: &str, resource: &Mapping) -> Parsed<Api> {
                 authorizers.insert(name.to_owned(), authorizer);
             }
         }
-        if let Some(name) = &default_authorizer {
-            if !authorizers.contains_key(name) {
-                return Err(problem(
-                    &format!("{auth_location}.DefaultAuthorizer"),
-                    format!("{name} is not one of Auth.Authorizers"),
-                ));
-            }
+        if let Some(name) = &default_authorizer
+            && !authorizers.contains_key(name)
+        {
+            return Err(problem(
+                &format!("{auth_location}.DefaultAuthorizer"),
+                format!("{name} is not one of Auth.Authorizers"),
+            ));
         }
     }
 
@@ -717,10 +717,10 @@ fn parse_gateway_response(
                             "expected a quoted static value like \"'text'\" or method.request.{header,querystring,path}.<name>",
                         )
                     })?;
-                if let HeaderMapping::Static(text) = &mapping {
-                    if http::HeaderValue::from_str(text).is_err() {
-                        return Err(problem(&header_location, "not a valid header value"));
-                    }
+                if let HeaderMapping::Static(text) = &mapping
+                    && http::HeaderValue::from_str(text).is_err()
+                {
+                    return Err(problem(&header_location, "not a valid header value"));
                 }
                 response.headers.push((name.to_owned(), mapping));
             }
@@ -1174,7 +1174,7 @@ Resources:
 
         let siblings = SMALL.replace(
             "Properties: { RestApiId: !Ref Api, Path: /items, Method: get }",
-            "Properties: { RestApiId: !Ref Api, Path: /items/{name}/x, Method: get }",
+            "Properties: { RestApiId: !Ref Api, Path: \"/items/{name}/x\", Method: get }",
         );
         let message = error_of(&siblings);
         assert!(

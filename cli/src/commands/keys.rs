@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use gatehouse::clock::SystemClock;
 use gatehouse::config::Env;
+use gatehouse::self_service::KeyView;
 use gatehouse::self_service::{CreateKeyRequest, KeyService};
 use gatehouse::store::KeyStore;
 use gatehouse::store::dynamo::DynamoStore;
-use serde_json::json;
+use serde::Serialize;
 
 use super::users::{check_id, quoted};
 use super::{print_json, with_store};
@@ -54,7 +55,7 @@ pub async fn run<F: Fn(&str) -> Option<String>>(
             check_id("user id", &user)?;
             with_store(home, env, async |target| {
                 let keys = service(target, prefix, None).list_keys(&user).await?;
-                print_json(&json!({ "keys": keys }))
+                print_json(&KeyList { keys: &keys })
             })
             .await
         }
@@ -74,6 +75,12 @@ pub async fn run<F: Fn(&str) -> Option<String>>(
             .await
         }
     }
+}
+
+/// `{"keys": [...]}`, as `GET /v1/me/keys` answers.
+#[derive(Serialize)]
+struct KeyList<'a> {
+    keys: &'a [KeyView],
 }
 
 fn service(

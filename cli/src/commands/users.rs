@@ -4,7 +4,7 @@
 use gatehouse::config::Env;
 use gatehouse::principal::{Memberships, Role, is_valid_id};
 use gatehouse::store::{AuthStore, KeyStore, UserRecord};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{print_json, with_store};
 use crate::cli::{Failure, UsersCommand};
@@ -107,16 +107,28 @@ pub fn quoted(text: &str) -> String {
     serde_json::to_string(&short).unwrap_or_default()
 }
 
+/// A user record as `users get` prints it (fields in this order).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserJson<'a> {
+    user_id: &'a str,
+    role: &'static str,
+    organization_ids: &'a [String],
+    company_ids: &'a [String],
+    location_ids: &'a [String],
+    suspended: bool,
+}
+
 /// The record as `users get` prints it.
-pub fn user_json(record: &UserRecord) -> Value {
-    json!({
-        "userId": record.user_id,
-        "role": record.role.as_str(),
-        "organizationIds": record.memberships.organization_ids,
-        "companyIds": record.memberships.company_ids,
-        "locationIds": record.memberships.location_ids,
-        "suspended": record.suspended,
-    })
+pub fn user_json(record: &UserRecord) -> UserJson<'_> {
+    UserJson {
+        user_id: &record.user_id,
+        role: record.role.as_str(),
+        organization_ids: &record.memberships.organization_ids,
+        company_ids: &record.memberships.company_ids,
+        location_ids: &record.memberships.location_ids,
+        suspended: record.suspended,
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +141,7 @@ mod tests {
     )]
 
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn records_are_validated() {
@@ -143,9 +156,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            user_json(&record),
+            serde_json::to_value(user_json(&record)).unwrap(),
             json!({"userId": "user_1", "role": "manager", "organizationIds": ["org_1"],
                    "companyIds": [], "locationIds": [], "suspended": false})
+        );
+        assert_eq!(
+            serde_json::to_string(&user_json(&record)).unwrap(),
+            r#"{"userId":"user_1","role":"manager","organizationIds":["org_1"],"companyIds":[],"locationIds":[],"suspended":false}"#
         );
         assert!(user_record("user_1", "root", Memberships::default(), false).is_err());
         assert!(user_record("user_1", "none", Memberships::default(), false).is_err());

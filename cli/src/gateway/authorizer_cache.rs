@@ -75,7 +75,7 @@ pub struct CacheKey([u8; 32]);
 
 impl CacheKey {
     /// Digests the authorizer name and each value (length-prefixed, so `("ab","c")` ≠ `("a","bc")`).
-    pub fn new<'a>(authorizer: &str, values: impl IntoIterator<Item = &'a str>) -> Self {
+    pub fn new<'a>(authorizer: &'a str, values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut context = digest::Context::new(&digest::SHA256);
         for part in std::iter::once(authorizer).chain(values) {
             context.update(&(part.len() as u64).to_be_bytes());
@@ -233,7 +233,10 @@ mod tests {
 
     #[test]
     fn keys_separate_values_and_authorizers() {
-        assert_ne!(CacheKey::new("a", ["ab", "c"]), CacheKey::new("a", ["a", "bc"]));
+        assert_ne!(
+            CacheKey::new("a", ["ab", "c"]),
+            CacheKey::new("a", ["a", "bc"])
+        );
         assert_ne!(CacheKey::new("a", ["x"]), CacheKey::new("b", ["x"]));
         assert_eq!(CacheKey::new("a", ["x"]), CacheKey::new("a", ["x"]));
     }

@@ -363,14 +363,21 @@ pub fn parse_proxy_response(value: &Value) -> Result<ProxyResponse, MalformedRes
                 }
             }
         }
-        Some(_) => return Err(MalformedResponse("multiValueHeaders is not an object".to_owned())),
+        Some(_) => {
+            return Err(MalformedResponse(
+                "multiValueHeaders is not an object".to_owned(),
+            ));
+        }
     }
     match object.get("headers") {
         None | Some(Value::Null) => {}
         Some(Value::Object(map)) => {
             for (name, value) in map {
                 // A name present in multiValueHeaders takes only those values.
-                if multi.iter().any(|(other, _)| other.eq_ignore_ascii_case(name)) {
+                if multi
+                    .iter()
+                    .any(|(other, _)| other.eq_ignore_ascii_case(name))
+                {
                     continue;
                 }
                 if let Some(text) = header_text(value, "headers")? {
@@ -403,7 +410,11 @@ pub fn parse_proxy_response(value: &Value) -> Result<ProxyResponse, MalformedRes
     let encoded = match object.get("isBase64Encoded") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(flag)) => *flag,
-        Some(_) => return Err(MalformedResponse("isBase64Encoded is not a boolean".to_owned())),
+        Some(_) => {
+            return Err(MalformedResponse(
+                "isBase64Encoded is not a boolean".to_owned(),
+            ));
+        }
     };
     let body = match object.get("body") {
         None | Some(Value::Null) => Bytes::new(),
@@ -583,7 +594,10 @@ mod tests {
             Some("arn:aws:execute-api:us-east-1:123456789012:local/prod/POST/v1/me/keys/k%201")
         );
         assert_eq!(typed.headers["authorization"], "Bearer x");
-        assert_eq!(typed.multi_value_headers.get_all("x-multi").iter().count(), 2);
+        assert_eq!(
+            typed.multi_value_headers.get_all("x-multi").iter().count(),
+            2
+        );
         assert_eq!(typed.path_parameters["id"], "k 1");
         assert_eq!(typed.request_context.stage.as_deref(), Some("prod"));
         assert_eq!(typed.request_context.apiid.as_deref(), Some("local"));
@@ -603,7 +617,11 @@ mod tests {
 
     #[test]
     fn proxy_event_has_api_gateway_shape_and_deserializes() {
-        let incoming = request("/health", &[("content-type", "application/json")], b"{\"a\":1}");
+        let incoming = request(
+            "/health",
+            &[("content-type", "application/json")],
+            b"{\"a\":1}",
+        );
         let mut authorizer = Map::new();
         authorizer.insert("principalId".into(), json!("user_1"));
         authorizer.insert("integrationLatency".into(), json!(3));
@@ -615,15 +633,24 @@ mod tests {
         assert_eq!(event["queryStringParameters"], Value::Null);
         assert_eq!(event["requestContext"]["authorizer"]["role"], "admin");
         assert_eq!(event["requestContext"]["protocol"], "HTTP/1.1");
-        let id = event["requestContext"]["requestId"].as_str().unwrap().to_owned();
+        let id = event["requestContext"]["requestId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
 
         let typed: ApiGatewayProxyRequest = serde_json::from_value(event).unwrap();
         assert_eq!(typed.http_method, http::Method::POST);
         assert_eq!(typed.body.as_deref(), Some("{\"a\":1}"));
-        assert_eq!(typed.request_context.authorizer.fields["principalId"], "user_1");
-        assert_eq!(typed.request_context.request_id.as_deref(), Some(id.as_str()));
+        assert_eq!(
+            typed.request_context.authorizer.fields["principalId"],
+            "user_1"
+        );
+        assert_eq!(
+            typed.request_context.request_id.as_deref(),
+            Some(id.as_str())
+        );
         assert_eq!(typed.request_context.path.as_deref(), Some("/prod/health"));
         assert!(typed.request_context.request_time_epoch > 0);
 
@@ -659,11 +686,17 @@ mod tests {
         assert!(headers.contains(&("set-cookie", "b=2")));
         assert!(headers.contains(&("x-amzn-Remapped-WWW-Authenticate", "Bearer")));
 
-        let binary =
-            parse_proxy_response(&json!({"statusCode": "200", "body": "/wA=", "isBase64Encoded": true}))
-                .unwrap();
+        let binary = parse_proxy_response(
+            &json!({"statusCode": "200", "body": "/wA=", "isBase64Encoded": true}),
+        )
+        .unwrap();
         assert_eq!(binary.body.as_ref(), &[0xff, 0x00]);
-        assert_eq!(parse_proxy_response(&json!({"statusCode": 204})).unwrap().body, Bytes::new());
+        assert_eq!(
+            parse_proxy_response(&json!({"statusCode": 204}))
+                .unwrap()
+                .body,
+            Bytes::new()
+        );
 
         for bad in [
             json!("text"),
@@ -687,10 +720,13 @@ mod tests {
             format_request_time(1_709_251_199),
             "29/Feb/2024:23:59:59 +0000"
         );
-        assert_eq!(parse_query("a=%20b&&c=d%3De&e"), vec![
-            ("a".to_owned(), " b".to_owned()),
-            ("c".to_owned(), "d=e".to_owned()),
-            ("e".to_owned(), String::new()),
-        ]);
+        assert_eq!(
+            parse_query("a=%20b&&c=d%3De&e"),
+            vec![
+                ("a".to_owned(), " b".to_owned()),
+                ("c".to_owned(), "d=e".to_owned()),
+                ("e".to_owned(), String::new()),
+            ]
+        );
     }
 }

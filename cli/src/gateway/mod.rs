@@ -1,1 +1,618 @@
-//! The API Gateway REST emulator.
+//! The API Gateway REST emulator behind `gatehouse serve`: routes, the Lambda REQUEST authorizer with
+//! API Gateway's result cache and policy evaluation, gateway responses and the Lambda proxy
+//! integration, all read from `template.yaml` and run against in-process functions. Its point is
+//! fidelity: a request that works (or fails) locally works (or fails) the same way deployed, so the
+//! emulator reproduces API Gateway's observable behaviour rather than shortcuts (a cached Deny, a
+//! policy that names the wrong resource, a malformed proxy response all behave as they would in AWS).
+//!
+//! Requests are served under the resource paths themselves (`/health`, not `/{stage}/health`), like
+//! `sam local start-api`; the stage still appears in method ARNs and `requestContext`.
+
+pub mod authorizer_cache;
+pub mod events;
+pub mod function;
+pub mod policy_eval;
+pub mod responses;
+pub mod routes;
+mod server;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Response, StatusCode};
+use serde_json::{Map, Value};
+
+pub use authorizer_cache::{InstantClock, ManualClock, MonotonicClock};
+pub use function::{FunctionError, InvokeFuture, LambdaFunction, lambda_handler};
+pub use server::{DRAIN_LIMIT, MAX_BODY_BYTES, router};
+
+use crate::template::{IdentitySource, Template};
+use authorizer_cache::{AuthorizerCache, CacheKey, DEFAULT_CAPACITY};
+use events::{ApiIdentity, IncomingRequest, MalformedResponse};
+use policy_eval::{Policy, PolicyDecision};
+use responses::{GatewayResponses, ResponseContext, ResponseType};
+use routes::{RouteError, RouteTable};
+
+/// API Gateway's integration timeout: a function still running after it gets a 504.
+pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+
+/// How the emulated API identifies itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayOptions {
+    /// Authorizer result TTL overriding every authorizer's `ReauthorizeEvery` (zero disables caching).
+    pub authorizer_ttl: Option<Duration>,
+    /// Stage name; `None` uses the template's `StageName`.
+    pub stage: Option<String>,
+    /// Region in method ARNs.
+    pub region: String,
+    /// Account id in method ARNs and `requestContext`.
+    pub account_id: String,
+    /// API id in method ARNs and `requestContext`.
+    pub api_id: String,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self {
+            authorizer_ttl: None,
+            stage: None,
+            region: "us-east-1".to_owned(),
+            account_id: "123456789012".to_owned(),
+            api_id: "local".to_owned(),
+        }
+    }
+}
+
+/// A template function the gateway has no implementation for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingFunction {
+    pub logical_id: String,
+    pub code_uri: String,
+}
+
+/// Why a [`Gateway`] cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// Functions used by a route or an authorizer that `functions` does not provide.
+    #[error("no in-process implementation for template function(s): {}", describe_missing(.0))]
+    MissingFunctions(Vec<MissingFunction>),
+    /// The routes do not form a valid resource tree.
+    #[error("invalid route {}: {source}", source.route())]
+    Routes {
+        #[from]
+        source: RouteError,
+    },
+    /// A route names an authorizer the template does not define.
+    #[error("route {route} uses authorizer {authorizer}, which the template does not define")]
+    UnknownAuthorizer { route: String, authorizer: String },
+}
+
+fn describe_missing(missing: &[MissingFunction]) -> String {
+    missing
+        .iter()
+        .map(|m| format!("{} (CodeUri {})", m.logical_id, m.code_uri))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What an authorizer decided, as cached: principal, policy and context (values as strings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerResult {
+    pub principal_id: String,
+    pub policy: Policy,
+    pub context: BTreeMap<String, String>,
+}
+
+impl AuthorizerResult {
+    /// Parses an authorizer's response as API Gateway does; an error is an
+    /// `AUTHORIZER_CONFIGURATION_ERROR`.
+    pub fn from_response(response: &Value) -> Result<Self, String> {
+        let Value::Object(response) = response else {
+            return Err("response is not a JSON object".to_owned());
+        };
+        let principal_id = match response.get("principalId") {
+            Some(Value::String(principal)) => principal.clone(),
+            _ => return Err("principalId missing or not a string".to_owned()),
+        };
+        let policy = response
+            .get("policyDocument")
+            .ok_or_else(|| "policyDocument missing".to_owned())
+            .and_then(|document| Policy::from_document(document).map_err(|e| e.to_string()))?;
+        let mut context = BTreeMap::new();
+        match response.get("context") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (key, value) in map {
+                    let text = match value {
+                        Value::String(text) => text.clone(),
+                        Value::Number(number) => number.to_string(),
+                        Value::Bool(flag) => flag.to_string(),
+                        _ => {
+                            return Err(format!(
+                                "context.{key} is not a string, number or boolean"
+                            ));
+                        }
+                    };
+                    context.insert(key.clone(), text);
+                }
+            }
+            Some(_) => return Err("context is not an object".to_owned()),
+        }
+        Ok(Self {
+            principal_id,
+            policy,
+            context,
+        })
+    }
+}
+
+struct Target {
+    label: String,
+    function: Arc<dyn LambdaFunction>,
+    timeout: Duration,
+    authorizer: Option<String>,
+}
+
+struct AuthorizerRuntime {
+    name: String,
+    function: Arc<dyn LambdaFunction>,
+    timeout: Duration,
+    identity_sources: Vec<IdentitySource>,
+    cache: AuthorizerCache<AuthorizerResult>,
+}
+
+/// The emulated REST API.
+pub struct Gateway {
+    api: ApiIdentity,
+    routes: RouteTable<Target>,
+    authorizers: HashMap<String, AuthorizerRuntime>,
+    responses: GatewayResponses,
+    clock: Arc<dyn MonotonicClock>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("api", &self.api)
+            .field("authorizers", &self.authorizers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn normalize_code_uri(uri: &str) -> String {
+    let trimmed = uri.trim();
+    let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
+    trimmed.trim_end_matches('/').to_owned()
+}
+
+/// Whether a request body was read whole.
+enum Body {
+    Complete(Bytes),
+    TooLarge,
+    Unreadable,
+}
+
+/// What the access log line reports about the authorizer.
+#[derive(Default)]
+struct Trace {
+    auth_type: Option<String>,
+    user: Option<String>,
+    cache: Option<&'static str>,
+}
+
+impl Gateway {
+    /// Builds the gateway for `template`. `functions` maps a `CodeUri` (e.g. `functions/me`) to its
+    /// implementation; every function serving a route or an authorizer must be there.
+    pub fn new(
+        template: Template,
+        functions: HashMap<String, Arc<dyn LambdaFunction>>,
+        options: GatewayOptions,
+    ) -> Result<Self, GatewayError> {
+        let template = &template;
+        let functions: HashMap<String, Arc<dyn LambdaFunction>> = functions
+            .into_iter()
+            .map(|(uri, function)| (normalize_code_uri(&uri), function))
+            .collect();
+        let mut missing = Vec::new();
+        let mut implementation = |logical_id: &str| -> Option<(Arc<dyn LambdaFunction>, Duration)> {
+            let function = template.function(logical_id)?;
+            match functions.get(&function.code_uri) {
+                Some(found) => Some((Arc::clone(found), function.timeout)),
+                None => {
+                    let entry = MissingFunction {
+                        logical_id: function.logical_id.clone(),
+                        code_uri: function.code_uri.clone(),
+                    };
+                    if !missing.contains(&entry) {
+                        missing.push(entry);
+                    }
+                    None
+                }
+            }
+        };
+
+        let mut authorizers = HashMap::new();
+        for (name, authorizer) in &template.api.authorizers {
+            let ttl = options
+                .authorizer_ttl
+                .unwrap_or(authorizer.reauthorize_every);
+            if let Some((function, timeout)) = implementation(&authorizer.function) {
+                authorizers.insert(
+                    name.clone(),
+                    AuthorizerRuntime {
+                        name: name.clone(),
+                        function,
+                        timeout,
+                        identity_sources: authorizer.identity_sources.clone(),
+                        cache: AuthorizerCache::new(ttl, DEFAULT_CAPACITY),
+                    },
+                );
+            }
+        }
+        let mut targets = Vec::new();
+        for (function, route) in template.routes() {
+            let label = format!("{}.{}", function.logical_id, route.event);
+            if let Some(authorizer) = &route.authorizer
+                && !template.api.authorizers.contains_key(authorizer)
+            {
+                return Err(GatewayError::UnknownAuthorizer {
+                    route: label,
+                    authorizer: authorizer.clone(),
+                });
+            }
+            if let Some((implementation, timeout)) = implementation(&function.logical_id) {
+                targets.push((
+                    route.path.clone(),
+                    route.method.clone(),
+                    label.clone(),
+                    Target {
+                        label,
+                        function: implementation,
+                        timeout,
+                        authorizer: route.authorizer.clone(),
+                    },
+                ));
+            }
+        }
+        if !missing.is_empty() {
+            return Err(GatewayError::MissingFunctions(missing));
+        }
+        let routes = RouteTable::build_with(targets)?;
+        Ok(Self {
+            api: ApiIdentity {
+                region: options.region,
+                account_id: options.account_id,
+                api_id: options.api_id,
+                stage: options
+                    .stage
+                    .unwrap_or_else(|| template.api.stage_name.clone()),
+            },
+            routes,
+            authorizers,
+            responses: GatewayResponses::new(template.api.gateway_responses.clone()),
+            clock: Arc::new(InstantClock::default()),
+        })
+    }
+
+    /// Replaces the clock the authorizer cache's TTL is measured with (tests move a [`ManualClock`]).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn MonotonicClock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The stage, region, account and API id the gateway reports.
+    pub fn api(&self) -> &ApiIdentity {
+        &self.api
+    }
+
+    /// The authorizer result TTL in effect for `authorizer`, if it exists.
+    pub fn authorizer_ttl(&self, authorizer: &str) -> Option<Duration> {
+        self.authorizers
+            .get(authorizer)
+            .map(|runtime| runtime.cache.ttl())
+    }
+
+    /// Serves one request and writes its access log line. The source IP is taken from an
+    /// [`axum::extract::ConnectInfo<SocketAddr>`] extension when present, else `127.0.0.1`.
+    pub async fn handle(&self, request: http::Request<Bytes>) -> Response<Bytes> {
+        let (parts, body) = request.into_parts();
+        self.respond(parts, Body::Complete(body)).await
+    }
+
+    async fn respond(&self, parts: http::request::Parts, body: Body) -> Response<Bytes> {
+        let started = Instant::now();
+        let source_ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "127.0.0.1".to_owned(), |info| info.0.ip().to_string());
+        let (body, body_problem) = match body {
+            Body::Complete(bytes) if bytes.len() > MAX_BODY_BYTES => {
+                (Bytes::new(), Some(ResponseType::RequestTooLarge))
+            }
+            Body::Complete(bytes) => (bytes, None),
+            Body::TooLarge => (Bytes::new(), Some(ResponseType::RequestTooLarge)),
+            Body::Unreadable => (Bytes::new(), Some(ResponseType::Default4xx)),
+        };
+        let incoming = IncomingRequest::new(&parts, body, source_ip);
+        let mut trace = Trace::default();
+        let mut response = match body_problem {
+            Some(kind) => {
+                self.gateway_response(kind, None, kind.default_message(), &incoming, None, None)
+            }
+            None => self.process(&incoming, &mut trace).await,
+        };
+        if let Ok(value) = HeaderValue::from_str(&incoming.request_id) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static("x-amzn-requestid"), value);
+        }
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // Never the query string, headers, body or token: the path and the decision only.
+        tracing::info!(
+            target: "gatehouse::access",
+            method = %incoming.method,
+            path = %incoming.path,
+            status = response.status().as_u16(),
+            auth_type = trace.auth_type.as_deref().unwrap_or("-"),
+            user = trace.user.as_deref().unwrap_or("-"),
+            duration_ms,
+            cache = trace.cache.unwrap_or("-"),
+            "request"
+        );
+        response
+    }
+
+    async fn process(&self, incoming: &IncomingRequest, trace: &mut Trace) -> Response<Bytes> {
+        let Some(matched) = self.routes.lookup(&incoming.method, &incoming.path) else {
+            let kind = ResponseType::MissingAuthenticationToken;
+            return self.gateway_response(kind, None, kind.default_message(), incoming, None, None);
+        };
+        let route = Some((matched.resource, &matched.path_parameters));
+        let target = matched.target;
+
+        let mut authorizer_fields = None;
+        if let Some(name) = &target.authorizer {
+            let Some(runtime) = self.authorizers.get(name) else {
+                let kind = ResponseType::AuthorizerConfigurationError;
+                return self.gateway_response(kind, None, None, incoming, route, None);
+            };
+            let (result, latency_ms) = match self
+                .authorize(
+                    runtime,
+                    incoming,
+                    matched.resource,
+                    &matched.path_parameters,
+                    trace,
+                )
+                .await
+            {
+                Ok(decided) => decided,
+                Err(kind) => {
+                    return self.gateway_response(
+                        kind,
+                        None,
+                        kind.default_message(),
+                        incoming,
+                        route,
+                        None,
+                    );
+                }
+            };
+            trace.user = Some(result.principal_id.clone());
+            trace.auth_type = result.context.get("authType").cloned();
+            let arn = self.api.method_arn(&incoming.method, &incoming.path);
+            let message = match result.policy.evaluate(&arn) {
+                PolicyDecision::Allow => None,
+                PolicyDecision::ExplicitDeny => {
+                    Some("User is not authorized to access this resource with an explicit deny")
+                }
+                PolicyDecision::ImplicitDeny => ResponseType::AccessDenied.default_message(),
+            };
+            if let Some(message) = message {
+                return self.gateway_response(
+                    ResponseType::AccessDenied,
+                    None,
+                    Some(message),
+                    incoming,
+                    route,
+                    Some(&result),
+                );
+            }
+            let mut fields: Map<String, Value> = result
+                .context
+                .iter()
+                .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
+                .collect();
+            fields.insert(
+                "principalId".into(),
+                Value::from(result.principal_id.as_str()),
+            );
+            fields.insert("integrationLatency".into(), Value::from(latency_ms));
+            authorizer_fields = Some(fields);
+        }
+
+        let event = incoming.proxy_event(
+            &self.api,
+            matched.resource,
+            &matched.path_parameters,
+            authorizer_fields,
+        );
+        let limit = target.timeout.min(INTEGRATION_TIMEOUT);
+        let outcome = match tokio::time::timeout(limit, target.function.invoke(event)).await {
+            Ok(outcome) => outcome,
+            Err(_) if target.timeout > INTEGRATION_TIMEOUT => {
+                let kind = ResponseType::IntegrationTimeout;
+                tracing::warn!(target: "gatehouse::gateway", route = %target.label, "integration timed out");
+                return self.gateway_response(
+                    kind,
+                    None,
+                    kind.default_message(),
+                    incoming,
+                    route,
+                    None,
+                );
+            }
+            Err(_) => Err(FunctionError::new(
+                "Sandbox.Timedout",
+                format!(
+                    "Task timed out after {}.00 seconds",
+                    target.timeout.as_secs()
+                ),
+            )),
+        };
+        let parsed = match outcome {
+            Ok(value) => events::parse_proxy_response(&value),
+            Err(error) => {
+                // The error type only: a message could quote the event it failed on.
+                tracing::warn!(target: "gatehouse::gateway", route = %target.label, error_type = %error.error_type, "function error");
+                Err(MalformedResponse("function error".to_owned()))
+            }
+        };
+        match parsed {
+            Ok(proxy) => proxy_response(proxy),
+            Err(MalformedResponse(reason)) => {
+                if reason != "function error" {
+                    tracing::warn!(target: "gatehouse::gateway", route = %target.label, %reason, "malformed Lambda proxy response");
+                }
+                // What API Gateway REST answers for a failed Lambda proxy integration.
+                let kind = ResponseType::Default5xx;
+                self.gateway_response(
+                    kind,
+                    Some(502),
+                    kind.default_message(),
+                    incoming,
+                    route,
+                    None,
+                )
+            }
+        }
+    }
+
+    /// Runs (or reuses) the authorizer; an error is the gateway response type to answer with.
+    async fn authorize(
+        &self,
+        runtime: &AuthorizerRuntime,
+        incoming: &IncomingRequest,
+        resource: &str,
+        path_parameters: &BTreeMap<String, String>,
+        trace: &mut Trace,
+    ) -> Result<(Arc<AuthorizerResult>, u64), ResponseType> {
+        let mut values = Vec::with_capacity(runtime.identity_sources.len());
+        for source in &runtime.identity_sources {
+            let value = match source {
+                IdentitySource::Header(name) => incoming.header(name),
+                IdentitySource::QueryString(name) => incoming.query_value(name),
+            };
+            match value {
+                Some(value) if !value.is_empty() => values.push(value),
+                // A missing identity source: 401 without invoking the authorizer.
+                _ => return Err(ResponseType::Unauthorized),
+            }
+        }
+        let key = CacheKey::new(&runtime.name, values.iter().copied());
+        if let Some(cached) = runtime.cache.get(&key, self.clock.now()) {
+            trace.cache = Some("hit");
+            return Ok((cached, 0));
+        }
+        trace.cache = Some("miss");
+        let event = incoming.authorizer_event(&self.api, resource, path_parameters);
+        let started = Instant::now();
+        let outcome =
+            match tokio::time::timeout(runtime.timeout, runtime.function.invoke(event)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(FunctionError::new(
+                    "Sandbox.Timedout",
+                    format!(
+                        "Task timed out after {}.00 seconds",
+                        runtime.timeout.as_secs()
+                    ),
+                )),
+            };
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let response = match outcome {
+            Ok(response) => response,
+            // API Gateway's special case: an authorizer failing with exactly "Unauthorized" is a 401.
+            Err(error) if error.message == "Unauthorized" => {
+                return Err(ResponseType::Unauthorized);
+            }
+            Err(error) => {
+                tracing::warn!(target: "gatehouse::gateway", authorizer = %runtime.name, error_type = %error.error_type, "authorizer function error");
+                return Err(ResponseType::AuthorizerFailure);
+            }
+        };
+        let result = match AuthorizerResult::from_response(&response) {
+            Ok(result) => Arc::new(result),
+            Err(reason) => {
+                tracing::warn!(target: "gatehouse::gateway", authorizer = %runtime.name, %reason, "invalid authorizer response");
+                return Err(ResponseType::AuthorizerConfigurationError);
+            }
+        };
+        runtime
+            .cache
+            .insert(key, Arc::clone(&result), self.clock.now());
+        Ok((result, latency_ms))
+    }
+
+    fn gateway_response(
+        &self,
+        kind: ResponseType,
+        status: Option<u16>,
+        message: Option<&str>,
+        incoming: &IncomingRequest,
+        route: Option<(&str, &BTreeMap<String, String>)>,
+        authorizer: Option<&AuthorizerResult>,
+    ) -> Response<Bytes> {
+        let headers = incoming.last_headers();
+        let query = incoming.last_query();
+        let path = format!("/{}{}", self.api.stage, incoming.path);
+        let context = ResponseContext {
+            request_id: &incoming.request_id,
+            extended_request_id: &incoming.extended_request_id,
+            message,
+            principal_id: authorizer.map(|result| result.principal_id.as_str()),
+            authorizer: authorizer.map(|result| &result.context),
+            stage: &self.api.stage,
+            api_id: &self.api.api_id,
+            account_id: &self.api.account_id,
+            domain_name: incoming.domain_name(),
+            http_method: &incoming.method,
+            resource_path: route.map_or("", |(resource, _)| resource),
+            path: &path,
+            source_ip: &incoming.source_ip,
+            user_agent: incoming.header("user-agent").unwrap_or_default(),
+            request_time_epoch: incoming.request_time_epoch,
+            request_time: &incoming.request_time,
+            request_headers: Some(&headers),
+            query: Some(&query),
+            path_parameters: route.map(|(_, parameters)| parameters),
+        };
+        let status = status.unwrap_or_else(|| self.responses.status(kind));
+        self.responses.render_with_status(kind, status, &context)
+    }
+}
+
+fn proxy_response(proxy: events::ProxyResponse) -> Response<Bytes> {
+    let mut response = Response::new(proxy.body);
+    *response.status_mut() = StatusCode::from_u16(proxy.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let headers = response.headers_mut();
+    for (name, value) in proxy.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    // API Gateway REST's default when the function sets none.
+    if !headers.contains_key(http::header::CONTENT_TYPE) {
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    response
+}

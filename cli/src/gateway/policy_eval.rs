@@ -176,7 +176,11 @@ fn matches_chars(pattern: &[char], text: &[char], same: impl Fn(char, char) -> b
             },
         }
     }
-    pattern.get(p..).unwrap_or_default().iter().all(|c| *c == '*')
+    pattern
+        .get(p..)
+        .unwrap_or_default()
+        .iter()
+        .all(|c| *c == '*')
 }
 
 #[cfg(test)]
@@ -202,9 +206,18 @@ mod tests {
     fn wildcards() {
         assert!(wildcard_match("*", ""));
         assert!(wildcard_match("*", "a/b:c"));
-        assert!(wildcard_match("arn:aws:execute-api:*:*:local/prod/*/*", ARN));
-        assert!(wildcard_match("arn:aws:execute-api:us-east-1:123456789012:local/prod/*", ARN));
-        assert!(!wildcard_match("arn:aws:execute-api:us-east-1:123456789012:local/dev/*", ARN));
+        assert!(wildcard_match(
+            "arn:aws:execute-api:*:*:local/prod/*/*",
+            ARN
+        ));
+        assert!(wildcard_match(
+            "arn:aws:execute-api:us-east-1:123456789012:local/prod/*",
+            ARN
+        ));
+        assert!(!wildcard_match(
+            "arn:aws:execute-api:us-east-1:123456789012:local/dev/*",
+            ARN
+        ));
         assert!(wildcard_match("a?c", "abc"));
         assert!(!wildcard_match("a?c", "ac"));
         assert!(wildcard_match("a?c", "aéc"));
@@ -212,11 +225,23 @@ mod tests {
         assert!(!wildcard_match("*/GET/v1/me", ARN));
         assert!(wildcard_match("a*b*c", "aXXbYYbZc"));
         assert!(!wildcard_match("a*b*c", "aXXbYY"));
-        assert!(!wildcard_match("ARN:*", ARN), "resources are case-sensitive");
-        assert!(wildcard_match_ignore_case("execute-api:invoke", INVOKE_ACTION));
+        assert!(
+            !wildcard_match("ARN:*", ARN),
+            "resources are case-sensitive"
+        );
+        assert!(wildcard_match_ignore_case(
+            "execute-api:invoke",
+            INVOKE_ACTION
+        ));
         assert!(wildcard_match_ignore_case("execute-api:*", INVOKE_ACTION));
-        assert!(wildcard_match_ignore_case("Execute-API:Inv?ke", INVOKE_ACTION));
-        assert!(!wildcard_match_ignore_case("execute-api:ManageConnections", INVOKE_ACTION));
+        assert!(wildcard_match_ignore_case(
+            "Execute-API:Inv?ke",
+            INVOKE_ACTION
+        ));
+        assert!(!wildcard_match_ignore_case(
+            "execute-api:ManageConnections",
+            INVOKE_ACTION
+        ));
         // Pathological patterns stay fast.
         let long = "a".repeat(2000);
         assert!(!wildcard_match(&format!("{}b", "*a".repeat(50)), &long));
@@ -255,7 +280,10 @@ mod tests {
             "Effect": "Deny", "Action": "execute-api:ManageConnections", "Resource": "*"
         }]));
         assert_eq!(other_action.evaluate(ARN), PolicyDecision::ImplicitDeny);
-        assert_eq!(policy(json!([])).evaluate(ARN), PolicyDecision::ImplicitDeny);
+        assert_eq!(
+            policy(json!([])).evaluate(ARN),
+            PolicyDecision::ImplicitDeny
+        );
     }
 
     #[test]

@@ -254,7 +254,10 @@ impl GatewayResponses {
         if let Ok(value) = HeaderValue::from_str(content_type) {
             headers.insert(http::header::CONTENT_TYPE, value);
         }
-        for (name, mapping) in entry.map(|entry| entry.headers.as_slice()).unwrap_or_default() {
+        for (name, mapping) in entry
+            .map(|entry| entry.headers.as_slice())
+            .unwrap_or_default()
+        {
             let value = match mapping {
                 HeaderMapping::Static(text) => Some(text.as_str()),
                 HeaderMapping::RequestHeader(header) => context
@@ -343,12 +346,12 @@ fn reference_path(text: &str) -> (Vec<&str>, &str) {
     if first.is_empty() {
         return (Vec::new(), text);
     }
-    if matches!(first, "authorizer" | "error" | "identity") {
-        if let Some(after_dot) = rest.strip_prefix('.') {
-            let (second, remainder) = identifier(after_dot);
-            if !second.is_empty() {
-                return (vec![first, second], remainder);
-            }
+    if matches!(first, "authorizer" | "error" | "identity")
+        && let Some(after_dot) = rest.strip_prefix('.')
+    {
+        let (second, remainder) = identifier(after_dot);
+        if !second.is_empty() {
+            return (vec![first, second], remainder);
         }
     }
     (vec![first], rest)
@@ -397,7 +400,11 @@ mod tests {
 
     use super::*;
 
-    fn entry(status: Option<u16>, template: &str, headers: &[(&str, HeaderMapping)]) -> GatewayResponse {
+    fn entry(
+        status: Option<u16>,
+        template: &str,
+        headers: &[(&str, HeaderMapping)],
+    ) -> GatewayResponse {
         GatewayResponse {
             status_code: status,
             headers: headers
@@ -439,21 +446,30 @@ mod tests {
             stage: "prod",
             ..ResponseContext::default()
         };
-        let render = |template: &str| render_template(template, ResponseType::AccessDenied, &context);
+        let render =
+            |template: &str| render_template(template, ResponseType::AccessDenied, &context);
         assert_eq!(
             render(r#"{"error":"$context.authorizer.error","code":"${context.authorizer.code}"}"#),
             r#"{"error":"invalid "token"","code":"invalid_token"}"#
         );
         assert_eq!(
-            render("$context.error.messageString|$context.error.message|$context.error.responseType"),
+            render(
+                "$context.error.messageString|$context.error.message|$context.error.responseType"
+            ),
             r#""say \"hi\""|say "hi"|ACCESS_DENIED"#
         );
         assert_eq!(
             render("$context.requestId $context.stage $context.authorizer.principalId."),
             "req-1 prod anonymous."
         );
-        assert_eq!(render("[$context.authorizer.missing][$context.nope]"), "[][]");
-        assert_eq!(render("$input.body $ $context. ${context.stage"), "$input.body $ $context. ${context.stage");
+        assert_eq!(
+            render("[$context.authorizer.missing][$context.nope]"),
+            "[][]"
+        );
+        assert_eq!(
+            render("$input.body $ $context. ${context.stage"),
+            "$input.body $ $context. ${context.stage"
+        );
         let null = ResponseContext::default();
         assert_eq!(
             render_template(BUILT_IN_TEMPLATE, ResponseType::AuthorizerFailure, &null),
@@ -518,19 +534,17 @@ mod tests {
         };
         let failed = responses.render_with_status(ResponseType::Default5xx, 502, &context);
         assert_eq!(failed.status(), 502);
-        assert_eq!(failed.body().as_ref(), br#"{"message":"Internal server error"}"#);
+        assert_eq!(
+            failed.body().as_ref(),
+            br#"{"message":"Internal server error"}"#
+        );
         assert_eq!(failed.headers()["content-type"], "application/json");
     }
 
     #[test]
     fn class_default_status_overrides_type_defaults() {
-        let responses = GatewayResponses::new(
-            [(
-                ResponseType::Default4xx,
-                entry(Some(400), "x", &[]),
-            )]
-            .into(),
-        );
+        let responses =
+            GatewayResponses::new([(ResponseType::Default4xx, entry(Some(400), "x", &[]))].into());
         assert_eq!(responses.status(ResponseType::Unauthorized), 400);
         assert_eq!(responses.status(ResponseType::AuthorizerFailure), 500);
         let none = GatewayResponses::default();

@@ -142,7 +142,13 @@ impl<T> RouteTable<T> {
         Ok(table)
     }
 
-    fn insert(&mut self, path: &str, method: &str, label: String, target: T) -> Result<(), RouteError> {
+    fn insert(
+        &mut self,
+        path: &str,
+        method: &str,
+        label: String,
+        target: T,
+    ) -> Result<(), RouteError> {
         let invalid = |problem: String| RouteError::InvalidPath {
             route: label.clone(),
             method: method.to_owned(),
@@ -275,10 +281,9 @@ fn find<'n, T>(
         .literals
         .get(*first)
         .or_else(|| node.literals.get(&decoded))
+        && let Some(found) = find(child, rest, parameters)
     {
-        if let Some(found) = find(child, rest, parameters) {
-            return Some(found);
-        }
+        return Some(found);
     }
     let variable = node.variable.as_deref()?;
     if variable.greedy {
@@ -343,7 +348,11 @@ mod tests {
         .unwrap()
     }
 
-    fn hit(table: &RouteTable<String>, method: &str, path: &str) -> Option<(String, Vec<(String, String)>)> {
+    fn hit(
+        table: &RouteTable<String>,
+        method: &str,
+        path: &str,
+    ) -> Option<(String, Vec<(String, String)>)> {
         table.lookup(method, path).map(|found| {
             (
                 found.target.clone(),
@@ -365,7 +374,10 @@ mod tests {
         ]);
         assert_eq!(hit(&table, "GET", "/v1/me").unwrap().0, "GET /v1/me");
         assert_eq!(hit(&table, "GET", "/v1/me/").unwrap().0, "GET /v1/me");
-        assert_eq!(hit(&table, "POST", "/v1/me/keys").unwrap().0, "POST /v1/me/keys");
+        assert_eq!(
+            hit(&table, "POST", "/v1/me/keys").unwrap().0,
+            "POST /v1/me/keys"
+        );
         let (target, params) = hit(&table, "DELETE", "/v1/me/keys/k_1%20x").unwrap();
         assert_eq!(target, "DELETE /v1/me/keys/{id}");
         assert_eq!(params, vec![("id".to_owned(), "k_1 x".to_owned())]);
@@ -380,7 +392,10 @@ mod tests {
             "ANY /v1/things/{id}"
         );
         assert_eq!(hit(&table, "GET", "/").unwrap().0, "GET /");
-        assert_eq!(table.lookup("GET", "/v1/me/keys/x").map(|m| m.resource), None);
+        assert_eq!(
+            table.lookup("GET", "/v1/me/keys/x").map(|m| m.resource),
+            None
+        );
         assert_eq!(
             table.lookup("DELETE", "/v1/me/keys/x").map(|m| m.resource),
             Some("/v1/me/keys/{id}")
@@ -405,7 +420,10 @@ mod tests {
         let (target, params) = hit(&table, "GET", "/files/x/y/z").unwrap();
         assert_eq!(target, "ANY /files/{proxy+}");
         assert_eq!(params, vec![("proxy".to_owned(), "x/y/z".to_owned())]);
-        assert_eq!(hit(&table, "GET", "/files/a/b").unwrap().0, "GET /files/a/b");
+        assert_eq!(
+            hit(&table, "GET", "/files/a/b").unwrap().0,
+            "GET /files/a/b"
+        );
         // The literal branch `a` cannot take `c`: backtrack to the greedy variable.
         assert_eq!(
             hit(&table, "GET", "/files/a/c").unwrap().1,
@@ -416,10 +434,16 @@ mod tests {
 
     #[test]
     fn variables_backtrack_across_levels() {
-        let table = table(&[("GET", "/a/{x}/c"), ("GET", "/a/b/{y}/d")]);
+        let table = table(&[("GET", "/a/{x}/c"), ("GET", "/a/b/d")]);
+        // The literal `b` has no child `c`: back to `{x}`.
         let (target, params) = hit(&table, "GET", "/a/b/c").unwrap();
         assert_eq!(target, "GET /a/{x}/c");
         assert_eq!(params, vec![("x".to_owned(), "b".to_owned())]);
+        assert_eq!(hit(&table, "GET", "/a/b/d").unwrap().0, "GET /a/b/d");
+
+        // A path that ends on an intermediate resource takes it (no method there: no route).
+        let table = super::tests::table(&[("GET", "/a/{x}/c"), ("GET", "/a/b/{y}/d")]);
+        assert!(hit(&table, "GET", "/a/b/c").is_none());
         let (target, params) = hit(&table, "GET", "/a/b/q/d").unwrap();
         assert_eq!(target, "GET /a/b/{y}/d");
         assert_eq!(params, vec![("y".to_owned(), "q".to_owned())]);
@@ -428,15 +452,34 @@ mod tests {
     #[test]
     fn invalid_and_conflicting_routes_are_refused() {
         let build = |routes: &[(&str, &str)]| {
-            RouteTable::build(routes.iter().map(|(method, path)| (*path, *method, format!("F.{method}"))))
-                .map(drop)
-                .unwrap_err()
+            RouteTable::build(
+                routes
+                    .iter()
+                    .map(|(method, path)| (*path, *method, format!("F.{method}"))),
+            )
+            .map(drop)
+            .unwrap_err()
         };
-        assert!(matches!(build(&[("GET", "health")]), RouteError::InvalidPath { .. }));
-        assert!(matches!(build(&[("GET", "/a//b")]), RouteError::InvalidPath { .. }));
-        assert!(matches!(build(&[("GET", "/a/{p+}/b")]), RouteError::InvalidPath { .. }));
-        assert!(matches!(build(&[("GET", "/a/x{p}")]), RouteError::InvalidPath { .. }));
-        assert!(matches!(build(&[("GET", "/{a}/{a}")]), RouteError::InvalidPath { .. }));
+        assert!(matches!(
+            build(&[("GET", "health")]),
+            RouteError::InvalidPath { .. }
+        ));
+        assert!(matches!(
+            build(&[("GET", "/a//b")]),
+            RouteError::InvalidPath { .. }
+        ));
+        assert!(matches!(
+            build(&[("GET", "/a/{p+}/b")]),
+            RouteError::InvalidPath { .. }
+        ));
+        assert!(matches!(
+            build(&[("GET", "/a/x{p}")]),
+            RouteError::InvalidPath { .. }
+        ));
+        assert!(matches!(
+            build(&[("GET", "/{a}/{a}")]),
+            RouteError::InvalidPath { .. }
+        ));
         let duplicate = build(&[("GET", "/a"), ("GET", "/a")]);
         assert!(matches!(duplicate, RouteError::Duplicate { .. }));
         assert_eq!(duplicate.route(), "F.GET");

@@ -1,0 +1,339 @@
+//! The `gatehouse` binary from the outside: exit statuses (0, 1 with one line on stderr, 2 for usage),
+//! and the store commands on the embedded engine in a private state folder.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+/// Variables that would change which store or mode the command uses.
+const SCRUBBED: [&str; 14] = [
+    "TABLE_NAME",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "API_KEY_PEPPER",
+    "API_KEY_PEPPER_SECRET_ID",
+    "API_KEY_PREFIX",
+    "CLERK_ISSUER",
+    "CLERK_JWKS_URL",
+    "CLERK_JWT_KEY",
+    "CLERK_SECRET_KEY_SECRET_ID",
+    "CLERK_AUTHORIZED_PARTIES",
+    "AWS_LAMBDA_RUNTIME_API",
+    "GATEHOUSE_HOME",
+    "RUST_LOG",
+];
+
+/// A private state folder (and working directory) for one test.
+struct Sandbox {
+    dir: PathBuf,
+}
+
+impl Sandbox {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "gatehouse-cli-test-{tag}-{}-{}",
+            std::process::id(),
+            gatehouse::apikey::generate_key_id().unwrap()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Sandbox { dir }
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        for var in SCRUBBED {
+            command.env_remove(var);
+        }
+        command
+            .env("GATEHOUSE_HOME", self.home())
+            .current_dir(&self.dir)
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {:?}\nstdout: {}\nstderr: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    /// Runs a command that must fail as a user error; its one stderr line, without `gatehouse: `.
+    fn user_error(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {output:?}");
+        one_line_error(&output.stderr)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn one_line_error(stderr: &[u8]) -> String {
+    let text = String::from_utf8(stderr.to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr: {text:?}");
+    assert!(text.ends_with('\n'));
+    lines[0]
+        .strip_prefix("gatehouse: ")
+        .unwrap_or_else(|| panic!("stderr: {text:?}"))
+        .to_owned()
+}
+
+#[test]
+fn users_round_trip_on_the_embedded_store() {
+    let sandbox = Sandbox::new("users");
+    let put = sandbox.json(&[
+        "users",
+        "put",
+        "user_t",
+        "--role",
+        "manager",
+        "--org",
+        "org_1",
+        "--org",
+        "org_2",
+        "--company",
+        "co_1",
+        "--location",
+        "loc_1",
+    ]);
+    let expected = json!({
+        "userId": "user_t",
+        "role": "manager",
+        "organizationIds": ["org_1", "org_2"],
+        "companyIds": ["co_1"],
+        "locationIds": ["loc_1"],
+        "suspended": false
+    });
+    assert_eq!(put, expected);
+    assert_eq!(sandbox.json(&["users", "get", "user_t"]), expected);
+
+    // Replacing the record.
+    sandbox.ok(&["users", "put", "user_t", "--role", "admin", "--suspended"]);
+    assert_eq!(
+        sandbox.json(&["users", "get", "user_t"]),
+        json!({"userId": "user_t", "role": "admin", "organizationIds": [], "companyIds": [],
+               "locationIds": [], "suspended": true})
+    );
+
+    assert_eq!(
+        sandbox.user_error(&["users", "get", "user_nobody"]),
+        "no user user_nobody"
+    );
+
+    // The state folder is private and holds the store.
+    let home = sandbox.home();
+    assert!(home.join("store.sqlite3").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&home).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}
+
+#[test]
+fn user_errors_exit_1_with_one_line() {
+    let sandbox = Sandbox::new("errors");
+    let message = sandbox.user_error(&["users", "put", "user_t", "--role", "root"]);
+    assert!(message.contains("invalid role"), "{message}");
+    let message = sandbox.user_error(&["users", "put", "a,b", "--role", "admin"]);
+    assert!(message.contains("invalid user id"), "{message}");
+    let message = sandbox.user_error(&["keys", "revoke", "nonsense"]);
+    assert!(message.contains("no api key"), "{message}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let sandbox = Sandbox::new("usage");
+    for args in [
+        &["users", "put", "user_t", "--role", "admin", "--bogus"][..],
+        &["users", "put", "user_t"],
+        &["serve", "--port", "nope"],
+        &["frobnicate"],
+        &[],
+    ] {
+        let output = sandbox.run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+    }
+    assert!(sandbox.run(&["--help"]).status.success());
+    assert!(!sandbox.home().exists(), "usage errors touch no state");
+}
+
+#[test]
+fn token_mint_needs_a_dev_issuer() {
+    let sandbox = Sandbox::new("mint");
+    let message = sandbox.user_error(&["token", "mint", "--sub", "user_demo_admin"]);
+    assert!(message.contains("gatehouse serve"), "{message}");
+
+    let output = sandbox
+        .command(&["token", "mint", "--sub", "user_demo_admin"])
+        .env("CLERK_ISSUER", "https://clerk.example.com")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(one_line_error(&output.stderr).contains("dev mode"));
+
+    let message = sandbox.user_error(&[
+        "token",
+        "mint",
+        "--sub",
+        "bad id",
+        "--issuer",
+        "http://127.0.0.1:1",
+    ]);
+    assert!(message.contains("--sub"), "{message}");
+
+    let token = sandbox.ok(&[
+        "token",
+        "mint",
+        "--sub",
+        "user_demo_admin",
+        "--issuer",
+        "http://127.0.0.1:4000",
+        "--azp",
+        "http://localhost:5173",
+    ]);
+    let token = token.trim();
+    assert_eq!(token.split('.').count(), 3);
+    assert!(sandbox.home().join("dev-signing-key.pem").exists());
+
+    // With the issuer file `serve` writes, no --issuer is needed.
+    std::fs::write(sandbox.home().join("dev-issuer"), "http://127.0.0.1:4000\n").unwrap();
+    let second = sandbox.ok(&["token", "mint", "--sub", "user_demo_admin"]);
+    assert_eq!(second.trim().split('.').count(), 3);
+}
+
+#[test]
+fn seed_loads_users_and_refuses_resources() {
+    let sandbox = Sandbox::new("seed");
+    let file = write(
+        &sandbox.dir,
+        "seed.json",
+        &json!({"users": [
+            {"id": "user_s", "role": "signer", "memberships": [{"locationId": "loc_9"}]},
+            {"id": "user_m", "role": "manager", "memberships": [{"organizationId": "org_9"}],
+             "suspended": true}
+        ]}),
+    );
+    let out = sandbox.ok(&["seed", &file]);
+    assert!(out.contains("seeded 2 users"), "{out}");
+    sandbox.ok(&["seed", &file]);
+    let signer = sandbox.json(&["users", "get", "user_s"]);
+    assert_eq!(signer["locationIds"], json!(["loc_9"]));
+    assert_eq!(sandbox.json(&["users", "get", "user_m"])["suspended"], true);
+
+    let resources = write(
+        &sandbox.dir,
+        "resources.json",
+        &json!({"users": [], "organizations": [{"id": "org_1"}]}),
+    );
+    let message = sandbox.user_error(&["seed", &resources]);
+    assert!(message.contains("not supported yet"), "{message}");
+    let message = sandbox.user_error(&["seed", "missing.json"]);
+    assert!(message.contains("missing.json"), "{message}");
+}
+
+#[test]
+fn init_is_idempotent_on_the_embedded_store() {
+    let sandbox = Sandbox::new("init");
+    let first = sandbox.ok(&["init"]);
+    assert!(first.contains("embedded"), "{first}");
+    assert!(first.contains("created"), "{first}");
+    let second = sandbox.ok(&["init"]);
+    assert!(second.contains("exists"), "{second}");
+    assert!(!second.contains("created"), "{second}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(sandbox.home().join("pepper"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn keys_create_list_revoke() {
+    let sandbox = Sandbox::new("keys");
+    sandbox.ok(&["users", "put", "user_k", "--role", "admin"]);
+    let created = sandbox.json(&[
+        "keys",
+        "create",
+        "--user",
+        "user_k",
+        "--name",
+        "ci",
+        "--scopes",
+        "read",
+        "--expires-in-days",
+        "30",
+    ]);
+    let key = created["key"].as_str().unwrap();
+    assert!(key.starts_with("sf_"));
+    let id = created["id"].as_str().unwrap();
+    assert!(id.starts_with("k_"));
+    assert_eq!(created["scopes"], json!(["read"]));
+    assert!(created["expiresAt"].is_string());
+
+    let listed = sandbox.json(&["keys", "list", "--user", "user_k"]);
+    let keys = listed["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["id"], id);
+    assert_eq!(keys[0]["active"], true);
+    assert!(keys[0].get("key").is_none());
+    assert!(!listed.to_string().contains(key));
+
+    let revoked = sandbox.json(&["keys", "revoke", id]);
+    assert_eq!(revoked["id"], id);
+    assert_eq!(revoked["active"], false);
+    let again = sandbox.json(&["keys", "revoke", id]);
+    assert_eq!(again["active"], false);
+    assert_eq!(
+        sandbox.json(&["keys", "list", "--user", "user_k"])["keys"][0]["active"],
+        false
+    );
+
+    let message = sandbox.user_error(&[
+        "keys", "create", "--user", "user_k", "--name", "x", "--scopes", "admin",
+    ]);
+    assert!(message.contains("unknown scope"), "{message}");
+    let message = sandbox.user_error(&["keys", "revoke", "k_doesNotExist0000000000"]);
+    assert!(message.contains("no api key"), "{message}");
+}
+
+fn write(dir: &Path, name: &str, value: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, value.to_string()).unwrap();
+    path.to_str().unwrap().to_owned()
+}

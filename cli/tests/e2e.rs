@@ -1,0 +1,110 @@
+//! End-to-end tests: `gatehouse serve` started as a process (the real binary) and driven over HTTP
+//! with a real client, through the whole key lifecycle, the `X-Use-Api-Key` rules, every 401 and 403
+//! of the contract, authorizer caching, the active-key limit under concurrency, and the secrecy of
+//! keys and tokens in the store and the logs.
+//!
+//! Every scenario is written once (`async fn scenario(&Serve)` in a module under `tests/e2e/`) and
+//! instantiated by [`e2e_tests!`] for each store: the embedded engine (always) and DynamoDB Local
+//! (skipped without `GATEHOUSE_TEST_DYNAMODB_ENDPOINT`, a failure then if
+//! `GATEHOUSE_TEST_REQUIRE_SERVERS=1`). Each test has its own `serve` process, state folder and
+//! table, so they run in parallel safely.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "e2e/caching.rs"]
+mod caching;
+#[path = "e2e/common.rs"]
+mod common;
+#[path = "e2e/concurrency.rs"]
+mod concurrency;
+#[path = "e2e/demo.rs"]
+mod demo;
+#[path = "e2e/keys.rs"]
+mod keys;
+#[path = "e2e/routes.rs"]
+mod routes;
+#[path = "e2e/secrecy.rs"]
+mod secrecy;
+#[path = "e2e/unauthorized.rs"]
+mod unauthorized;
+#[path = "e2e/use_api_key.rs"]
+mod use_api_key;
+
+use gatehouse_testkit::serve::{Serve, ServeOptions, StoreKind};
+
+/// The stores the suite runs on.
+#[derive(Debug, Clone, Copy)]
+enum Store {
+    Embedded,
+    DynamoDbLocal,
+}
+
+/// Starts `serve` on `store`, or `None` when that store's server is not running (skip).
+fn start(store: Store, options: ServeOptions) -> Option<Serve> {
+    let kind = match store {
+        Store::Embedded => StoreKind::Embedded,
+        Store::DynamoDbLocal => StoreKind::DynamoDbLocal {
+            endpoint: gatehouse_testkit::servers::dynamodb_endpoint()?,
+        },
+    };
+    Some(Serve::start(env!("CARGO_BIN_EXE_gatehouse"), kind, options))
+}
+
+/// Default flags: the template's authorizer TTL.
+const DEFAULT: ServeOptions = ServeOptions {
+    ttl: None,
+    demo: false,
+};
+
+/// `--authorizer-ttl <secs>`.
+const fn ttl(secs: u64) -> ServeOptions {
+    ServeOptions {
+        ttl: Some(secs),
+        demo: false,
+    }
+}
+
+/// The whole suite against one store: `e2e_tests!(module_name, StoreVariant)`.
+macro_rules! e2e_tests {
+    ($module:ident, $store:ident) => {
+        mod $module {
+            use super::*;
+
+            e2e_tests!(@scenarios $store;
+                health_and_unknown_routes => routes::health_and_unknown_routes, DEFAULT;
+                every_401 => unauthorized::every_401, DEFAULT;
+                bearer_syntax_and_unknown_user => unauthorized::bearer_syntax_and_unknown_user, DEFAULT;
+                api_key_callers_get_403_on_key_routes => unauthorized::api_key_callers_get_403_on_key_routes, DEFAULT;
+                key_lifecycle => keys::key_lifecycle, ttl(0);
+                bad_requests => keys::bad_requests, DEFAULT;
+                foreign_key_id_is_not_found => keys::foreign_key_id_is_not_found, DEFAULT;
+                scoped_key => keys::scoped_key, DEFAULT;
+                use_api_key_header => use_api_key::use_api_key_header, DEFAULT;
+                revoked_key_works_until_the_ttl_ends => caching::revoked_key_works_until_the_ttl_ends, ttl(caching::TTL_SECS);
+                ttl_zero_refuses_at_once => caching::ttl_zero_refuses_at_once, ttl(0);
+                fifty_parallel_creates_end_with_25 => concurrency::fifty_parallel_creates_end_with_25, DEFAULT;
+                no_secret_in_store_or_logs => secrecy::no_secret_in_store_or_logs, DEFAULT;
+                demo_users => demo::demo_users, ServeOptions { ttl: None, demo: true };
+            );
+        }
+    };
+    (@scenarios $store:ident; $($name:ident => $scenario:path, $options:expr;)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let Some(serve) = start(Store::$store, $options) else {
+                    return;
+                };
+                $scenario(&serve).await;
+            }
+        )*
+    };
+}
+
+e2e_tests!(embedded, Embedded);
+e2e_tests!(dynamodb_local, DynamoDbLocal);
