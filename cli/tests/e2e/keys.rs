@@ -109,7 +109,8 @@ pub async fn key_lifecycle(serve: &Serve) {
     // TTL 0: the very next call is authorized afresh.
     expect_invalid_api_key(&get(serve, "/v1/me", &created.key).await);
 
-    // Newest first.
+    // Newest first (createdAt has whole seconds: space the keys so the order is unambiguous).
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let first = create_key(serve, &session, json!({"name": "first"})).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let second = create_key(serve, &session, json!({"name": "second"})).await;
