@@ -1,7 +1,7 @@
 //! End-to-end tests: `gatehouse serve` started as a process (the real binary) and driven over HTTP
 //! with a real client, through the whole key lifecycle, the `X-Use-Api-Key` rules, every 401 and 403
-//! of the contract, authorizer caching, the active-key limit under concurrency, and the secrecy of
-//! keys and tokens in the store and the logs.
+//! of the contract, authorizer caching, the active-key limit under concurrency, a store outage, and
+//! the secrecy of keys and tokens in the store and the logs.
 //!
 //! Every scenario is written once (`async fn scenario(&Serve)` in a module under `tests/e2e/`) and
 //! instantiated by [`e2e_tests!`] for each store: the embedded engine (always) and DynamoDB Local
@@ -26,6 +26,8 @@ mod concurrency;
 mod demo;
 #[path = "e2e/keys.rs"]
 mod keys;
+#[path = "e2e/outage.rs"]
+mod outage;
 #[path = "e2e/routes.rs"]
 mod routes;
 #[path = "e2e/secrecy.rs"]
@@ -90,6 +92,7 @@ macro_rules! e2e_tests {
                 fifty_parallel_creates_end_with_25 => concurrency::fifty_parallel_creates_end_with_25, DEFAULT;
                 no_secret_in_store_or_logs => secrecy::no_secret_in_store_or_logs, DEFAULT;
                 demo_users => demo::demo_users, ServeOptions { ttl: None, demo: true };
+                store_outage_is_a_500 => outage::store_outage_is_a_500, DEFAULT;
             );
         }
     };
