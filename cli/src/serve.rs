@@ -23,7 +23,7 @@ use gatehouse::clock::SystemClock;
 use gatehouse::config::{AuthorizerConfig, Env};
 use gatehouse::keys::KeyCacheOptions;
 use gatehouse::self_service::KeyService;
-use gatehouse::store::dynamo::DynamoStore;
+use gatehouse::store::KeyStore;
 use tokio::net::TcpListener;
 
 use crate::cli::{Failure, ServeArgs};
@@ -273,9 +273,9 @@ impl Local<'_> {
 /// The in-process functions by `CodeUri`. Each goes through [`lambda_handler`]: the gateway's JSON
 /// event is deserialized into the function's event type and its result serialized, as the Lambda
 /// runtime does, and the handler is the function crate's own `function_handler`.
-pub fn functions(
-    authorizer: Arc<Authorizer<DynamoStore>>,
-    service: Arc<KeyService<DynamoStore>>,
+pub fn functions<S: KeyStore + 'static>(
+    authorizer: Arc<Authorizer<S>>,
+    service: Arc<KeyService<S>>,
 ) -> HashMap<String, Arc<dyn LambdaFunction>> {
     let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
     functions.insert(

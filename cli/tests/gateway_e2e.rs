@@ -9,7 +9,6 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,9 +21,7 @@ use gatehouse::jwt::VerifierSettings;
 use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
 use gatehouse::self_service::KeyService;
 use gatehouse::store::memory::MemoryStore;
-use gatehouse_cli::gateway::{
-    Gateway, GatewayOptions, LambdaFunction, ManualClock, lambda_handler,
-};
+use gatehouse_cli::gateway::{Gateway, GatewayOptions, ManualClock};
 use gatehouse_cli::template::Template;
 use gatehouse_testkit::samples::{self, DEV_ADMIN};
 use gatehouse_testkit::tokens::{DEV_ISSUER, dev_key};
@@ -68,34 +65,7 @@ async fn stack() -> Stack {
         clock,
     ));
 
-    let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
-    functions.insert(
-        "functions/authorizer".into(),
-        lambda_handler(move |event| {
-            let authorizer = Arc::clone(&authorizer);
-            async move { authorizer::function_handler(&authorizer, event).await }
-        }),
-    );
-    functions.insert(
-        "functions/health".into(),
-        lambda_handler(health::function_handler),
-    );
-    macro_rules! route {
-        ($uri:literal, $krate:ident) => {{
-            let service = Arc::clone(&service);
-            functions.insert(
-                $uri.into(),
-                lambda_handler(move |event| {
-                    let service = Arc::clone(&service);
-                    async move { $krate::function_handler(&service, event).await }
-                }),
-            );
-        }};
-    }
-    route!("functions/me", me);
-    route!("functions/create-key", create_key);
-    route!("functions/list-keys", list_keys);
-    route!("functions/revoke-key", revoke_key);
+    let functions = gatehouse_cli::serve::functions(authorizer, service);
 
     let template =
         Template::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();

@@ -89,6 +89,11 @@ pub async fn seed<S: KeyStore>(store: &S, pepper: &Pepper) -> Result<(), StoreEr
     }
 }
 
+/// A sample proxy (route) event by file name, as the Lambda runtime hands it to a handler.
+pub fn proxy_lambda_event(name: &str) -> lambda_runtime::LambdaEvent<ApiGatewayProxyRequest> {
+    lambda_runtime::LambdaEvent::new(load_proxy_event(name), lambda_runtime::Context::default())
+}
+
 /// A sample proxy (route) event by file name.
 pub fn load_proxy_event(name: &str) -> ApiGatewayProxyRequest {
     let text = std::fs::read_to_string(events_dir().join(name)).unwrap();

@@ -6,14 +6,11 @@
     clippy::indexing_slicing
 )]
 
-use gatehouse_testkit::samples::{load_proxy_event, memory_key_service, status_and_json};
-use lambda_runtime::{Context, LambdaEvent};
+use gatehouse_testkit::samples::{
+    memory_key_service, proxy_lambda_event as event, status_and_json,
+};
 
 const NOW: i64 = 1_800_000_000;
-
-fn event(name: &str) -> LambdaEvent<aws_lambda_events::apigw::ApiGatewayProxyRequest> {
-    LambdaEvent::new(load_proxy_event(name), Context::default())
-}
 
 #[tokio::test]
 async fn a_session_request_is_scoped_to_the_key_it_names() {
