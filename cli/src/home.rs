@@ -59,7 +59,16 @@ impl Home {
         }
         builder
             .create(&self.dir)
-            .map_err(|e| io_failure("cannot create the state folder", &self.dir, &e))
+            .map_err(|e| io_failure("cannot create the state folder", &self.dir, &e))?;
+        // The folder holds the store, the pepper and the dev signing key: keep it private even when
+        // it existed before (`GATEHOUSE_HOME` may name a folder someone else made).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_failure("cannot make the state folder private", &self.dir, &e))?;
+        }
+        Ok(())
     }
 
     /// The trimmed contents of a file in the folder, or `None` when it does not exist.

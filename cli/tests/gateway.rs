@@ -98,6 +98,10 @@ struct Fixture {
 type Route = Arc<dyn Fn(Value) -> Result<Value, FunctionError> + Send + Sync>;
 
 fn fixture_with(options: GatewayOptions, me: Option<Route>) -> Fixture {
+    fixture_on(template(), options, me)
+}
+
+fn fixture_on(template: Template, options: GatewayOptions, me: Option<Route>) -> Fixture {
     let authorizer_calls = Arc::new(AtomicUsize::new(0));
     let route_calls = Arc::new(AtomicUsize::new(0));
     let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
@@ -137,7 +141,7 @@ fn fixture_with(options: GatewayOptions, me: Option<Route>) -> Fixture {
         );
     }
     let clock = Arc::new(ManualClock::new());
-    let gateway = Gateway::new(template(), functions, options)
+    let gateway = Gateway::new(template, functions, options)
         .unwrap()
         .with_clock(clock.clone());
     Fixture {
@@ -473,4 +477,57 @@ fn a_missing_function_is_named() {
         message.contains("AuthorizerFunction (CodeUri functions/authorizer)"),
         "{message}"
     );
+}
+
+fn template_text() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap()
+}
+
+#[test]
+fn a_declared_function_without_a_route_must_be_known_too() {
+    let text = template_text().replace(
+        "\nOutputs:\n",
+        "\n  ExtraFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/unknown\n\nOutputs:\n",
+    );
+    let template = Template::parse(&text).unwrap();
+    let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
+    for uri in [
+        "functions/authorizer",
+        "functions/health",
+        "functions/me",
+        "functions/create-key",
+        "functions/list-keys",
+        "functions/revoke-key",
+    ] {
+        functions.insert(uri.into(), Arc::new(|event: Value| echo(event)));
+    }
+    let error = Gateway::new(template, functions, GatewayOptions::default()).unwrap_err();
+    let GatewayError::MissingFunctions(missing) = &error else {
+        panic!("{error}");
+    };
+    let ids: Vec<&str> = missing.iter().map(|m| m.logical_id.as_str()).collect();
+    assert_eq!(ids, ["ExtraFunction"]);
+}
+
+#[tokio::test]
+async fn an_authorizer_without_identity_sources_is_never_cached_whatever_the_ttl() {
+    // The template itself may only leave out identity sources when it disables caching...
+    let text = template_text()
+        .replace("              Headers: [Authorization]\n", "")
+        .replace(
+            "ReauthorizeEvery: !Ref ReauthorizeEvery",
+            "ReauthorizeEvery: 0",
+        );
+    let template = Template::parse(&text).unwrap();
+    // ...and the command-line TTL must not turn caching back on for it.
+    let options = GatewayOptions {
+        authorizer_ttl: Some(std::time::Duration::from_secs(60)),
+        ..GatewayOptions::default()
+    };
+    let fixture = fixture_on(template, options, None);
+    for _ in 0..2 {
+        let answer = fixture.call("GET", "/v1/me", Some("Bearer user_1")).await;
+        assert_eq!(answer.status, 200);
+    }
+    assert_eq!(fixture.authorizer_calls.load(Ordering::SeqCst), 2);
 }

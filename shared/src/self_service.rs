@@ -101,7 +101,7 @@ impl CreateKeyRequest {
     /// Checks every field; the validated name, scopes and expiry in seconds.
     fn validate(self) -> Result<(String, Scopes, Option<i64>), ApiError> {
         let chars = self.name.chars().count();
-        if chars == 0 || chars > MAX_NAME_CHARS || self.name.chars().any(char::is_control) {
+        if chars == 0 || chars > MAX_NAME_CHARS || self.name.chars().any(is_unprintable) {
             return Err(ApiError::BadRequest(format!(
                 "name must be 1 to {MAX_NAME_CHARS} printable characters"
             )));
@@ -139,6 +139,13 @@ impl CreateKeyRequest {
         };
         Ok((self.name, scopes, expires_in))
     }
+}
+
+/// Control characters and the invisible formatting ones (zero-width, bidirectional overrides, BOM)
+/// that would let a name display as something else.
+fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 const EXPIRY_PROBLEM: &str = "expiresInDays must be a whole number from 1 to 3650";
@@ -375,20 +382,25 @@ impl<S: KeyStore> KeyService<S> {
         }
     }
 
-    /// The key a request is scoped to: for an API key, that key; for a session, the key named by
-    /// `X-Use-Api-Key` if it is the caller's and usable, otherwise the caller's oldest usable key,
-    /// otherwise none.
-    pub async fn scoped_key_id(
+    /// The principal a request acts as, scoped to a key: an API-key caller is already its key; a
+    /// session is scoped to the key named by `X-Use-Api-Key` if it is the caller's and usable,
+    /// otherwise to the caller's oldest usable key, and then carries that key's id and acts with its
+    /// scopes; a session without a usable key is unchanged. One strongly consistent read, per request.
+    pub async fn scoped(
         &self,
-        principal: &Principal,
+        mut principal: Principal,
         use_api_key: Option<&str>,
-    ) -> Result<Option<String>, ApiError> {
+    ) -> Result<Principal, ApiError> {
         if principal.auth_type == AuthType::ApiKey {
-            return Ok(principal.key_id.clone());
+            return Ok(principal);
         }
         let now = self.clock.now_unix();
         let keys = self.store.active_keys_of(&principal.user_id).await?;
-        Ok(choose_scoped_key(&keys, use_api_key.map(str::trim), now))
+        if let Some(key) = choose_scoped_key(&keys, use_api_key.map(str::trim), now) {
+            principal.key_id = Some(key.key_id.clone());
+            principal.scopes = key.scopes;
+        }
+        Ok(principal)
     }
 
     /// `GET /v1/me`.
@@ -397,12 +409,12 @@ impl<S: KeyStore> KeyService<S> {
         principal: Principal,
         use_api_key: Option<&str>,
     ) -> Result<MeView, ApiError> {
-        let key_id = self.scoped_key_id(&principal, use_api_key).await?;
+        let principal = self.scoped(principal, use_api_key).await?;
         Ok(MeView {
             user_id: principal.user_id,
             auth_type: principal.auth_type.as_str(),
             role: principal.role.as_str(),
-            key_id,
+            key_id: principal.key_id,
             scopes: principal.scopes.names(),
             session_id: principal.session_id,
             memberships: MembershipsView {
@@ -419,13 +431,16 @@ fn is_key_id(id: &str) -> bool {
     id.starts_with("k_") && is_valid_id(id)
 }
 
-/// The pure part of [`KeyService::scoped_key_id`]: `keys` is oldest first.
-fn choose_scoped_key(keys: &[ActiveKeyRef], wanted: Option<&str>, now: i64) -> Option<String> {
-    let mut usable = keys.iter().filter(|k| k.is_usable_at(now));
+/// The pure part of [`KeyService::scoped`]: `keys` is oldest first.
+fn choose_scoped_key<'k>(
+    keys: &'k [ActiveKeyRef],
+    wanted: Option<&str>,
+    now: i64,
+) -> Option<&'k ActiveKeyRef> {
     let named = wanted
         .filter(|w| is_key_id(w))
         .and_then(|w| keys.iter().find(|k| k.key_id == w && k.is_usable_at(now)));
-    named.or_else(|| usable.next()).map(|k| k.key_id.clone())
+    named.or_else(|| keys.iter().find(|k| k.is_usable_at(now)))
 }
 
 /// The handlers' common shape: decode the caller (which must be a signed-in user for the key routes),
@@ -520,30 +535,13 @@ mod tests {
             key_ref("k_old", 2, None),
             key_ref("k_new", 3, Some(1000)),
         ];
-        assert_eq!(
-            choose_scoped_key(&keys, Some("k_new"), 100).as_deref(),
-            Some("k_new")
-        );
-        assert_eq!(
-            choose_scoped_key(&keys, None, 100).as_deref(),
-            Some("k_old")
-        );
-        assert_eq!(
-            choose_scoped_key(&keys, Some("k_other"), 100).as_deref(),
-            Some("k_old")
-        );
-        assert_eq!(
-            choose_scoped_key(&keys, Some("k_expired"), 100).as_deref(),
-            Some("k_old")
-        );
-        assert_eq!(
-            choose_scoped_key(&keys, Some("not a key"), 100).as_deref(),
-            Some("k_old")
-        );
-        assert_eq!(
-            choose_scoped_key(&keys, None, 10).as_deref(),
-            Some("k_expired")
-        );
+        let chosen = |wanted, now| choose_scoped_key(&keys, wanted, now).map(|k| k.key_id.as_str());
+        assert_eq!(chosen(Some("k_new"), 100), Some("k_new"));
+        assert_eq!(chosen(None, 100), Some("k_old"));
+        assert_eq!(chosen(Some("k_other"), 100), Some("k_old"));
+        assert_eq!(chosen(Some("k_expired"), 100), Some("k_old"));
+        assert_eq!(chosen(Some("not a key"), 100), Some("k_old"));
+        assert_eq!(chosen(None, 10), Some("k_expired"));
         assert_eq!(choose_scoped_key(&[], Some("k_new"), 100), None);
     }
 

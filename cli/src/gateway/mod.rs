@@ -205,7 +205,7 @@ struct Trace {
 
 impl Gateway {
     /// Builds the gateway for `template`. `functions` maps a `CodeUri` (e.g. `functions/me`) to its
-    /// implementation; every function serving a route or an authorizer must be there.
+    /// implementation; every function the template declares must be there.
     pub fn new(
         template: Template,
         functions: HashMap<String, Arc<dyn LambdaFunction>>,
@@ -236,9 +236,15 @@ impl Gateway {
 
         let mut authorizers = HashMap::new();
         for (name, authorizer) in &template.api.authorizers {
-            let ttl = options
-                .authorizer_ttl
-                .unwrap_or(authorizer.reauthorize_every);
+            // API Gateway caches only by identity source: an authorizer without one is never cached,
+            // whatever the TTL (otherwise every caller would share the first caller's answer).
+            let ttl = if authorizer.identity_sources.is_empty() {
+                Duration::ZERO
+            } else {
+                options
+                    .authorizer_ttl
+                    .unwrap_or(authorizer.reauthorize_every)
+            };
             if let Some((function, timeout)) = implementation(&authorizer.function) {
                 authorizers.insert(
                     name.clone(),
@@ -275,6 +281,19 @@ impl Gateway {
                         authorizer: route.authorizer.clone(),
                     },
                 ));
+            }
+        }
+        // Every function the template declares must be known, not only those behind a route: a template
+        // that deploys code `serve` cannot run is not the API `serve` would be emulating.
+        for function in template.functions.values() {
+            if !functions.contains_key(&function.code_uri) {
+                let entry = MissingFunction {
+                    logical_id: function.logical_id.clone(),
+                    code_uri: function.code_uri.clone(),
+                };
+                if !missing.contains(&entry) {
+                    missing.push(entry);
+                }
             }
         }
         if !missing.is_empty() {
