@@ -587,6 +587,10 @@ mod tests {
                 "name must be 1 to 64 printable characters",
             ),
             (
+                "{\"name\":\"evil\u{202E}txt\"}",
+                "name must be 1 to 64 printable characters",
+            ),
+            (
                 &format!(r#"{{"name":"{}"}}"#, "x".repeat(65)),
                 "name must be 1 to 64 printable characters",
             ),
