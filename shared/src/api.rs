@@ -154,6 +154,11 @@ pub fn header<'a>(request: &'a ApiGatewayProxyRequest, name: &str) -> Option<&'a
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// A query-string parameter (the first value).
+pub fn query_parameter<'a>(request: &'a ApiGatewayProxyRequest, name: &str) -> Option<&'a str> {
+    request.query_string_parameters.first(name)
+}
+
 /// A path parameter.
 pub fn path_parameter<'a>(request: &'a ApiGatewayProxyRequest, name: &str) -> Option<&'a str> {
     request.path_parameters.get(name).map(String::as_str)

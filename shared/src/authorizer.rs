@@ -342,6 +342,7 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             memberships,
             clerk_org_id: None,
             clerk_org_role: None,
+            memberships_omitted: false,
         }))
     }
 
@@ -376,6 +377,7 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             memberships,
             clerk_org_id: claims.org_id,
             clerk_org_role: claims.org_role,
+            memberships_omitted: false,
         }))
     }
 }

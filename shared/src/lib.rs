@@ -5,6 +5,7 @@
 //! `policy`, orchestrated by `authorizer` and configured once at cold start by `config`. The route functions
 //! read the caller back with `api` and run `self_service`.
 
+pub mod access;
 pub mod api;
 pub mod apikey;
 pub mod authorizer;
@@ -17,6 +18,7 @@ pub mod keys;
 pub mod logging;
 pub mod policy;
 pub mod principal;
+pub mod resources;
 pub mod secrets;
 pub mod self_service;
 pub mod store;

@@ -196,6 +196,7 @@ mod tests {
             memberships: Memberships::default(),
             clerk_org_id: None,
             clerk_org_role: None,
+            memberships_omitted: false,
         };
         let allow = serde_json::to_value(allow(&principal, &arn)).unwrap();
         assert_eq!(allow["principalId"], "user_1");

@@ -167,7 +167,14 @@ pub struct Principal {
     pub clerk_org_id: Option<String>,
     /// The role in the active Clerk organization (`o.rol` or `org_role`).
     pub clerk_org_role: Option<String>,
+    /// The memberships did not fit the context budget and were left out: `memberships` is empty and
+    /// routes must load them from the user record ([`crate::access::memberships_of`]).
+    pub memberships_omitted: bool,
 }
+
+/// Most bytes the three membership lists may take in the authorizer context. API Gateway limits the
+/// whole authorizer response; beyond this budget the lists are left out and the context says so.
+pub const MEMBERSHIP_CONTEXT_BUDGET: usize = 2048;
 
 /// Context keys, one place.
 pub mod keys {
@@ -182,6 +189,8 @@ pub mod keys {
     pub const LOCATION_IDS: &str = "locationIds";
     pub const CLERK_ORG_ID: &str = "clerkOrgId";
     pub const CLERK_ORG_ROLE: &str = "clerkOrgRole";
+    /// `"true"` when the membership lists were over budget and left out.
+    pub const MEMBERSHIPS_OMITTED: &str = "membershipsOmitted";
 }
 
 /// Why a request context could not be decoded into a [`Principal`].
@@ -209,7 +218,16 @@ impl Principal {
                 Cow::Owned(ids.join(","))
             }
         }
-        let entries: [(&'static str, Cow<'static, str>); 11] = [
+        let m = &self.memberships;
+        let listed = m
+            .organization_ids
+            .iter()
+            .chain(&m.company_ids)
+            .chain(&m.location_ids);
+        let csv_bytes: usize = listed.map(|id| id.len() + 1).sum();
+        let omit = self.memberships_omitted || csv_bytes > MEMBERSHIP_CONTEXT_BUDGET;
+        let list = |ids: &[String]| if omit { Cow::Borrowed("") } else { list(ids) };
+        let entries: [(&'static str, Cow<'static, str>); 12] = [
             (keys::USER_ID, Cow::Owned(self.user_id.clone())),
             (keys::AUTH_TYPE, Cow::Borrowed(self.auth_type.as_str())),
             (keys::ROLE, Cow::Borrowed(self.role.as_str())),
@@ -224,6 +242,10 @@ impl Principal {
             (keys::LOCATION_IDS, list(&self.memberships.location_ids)),
             (keys::CLERK_ORG_ID, owned(&self.clerk_org_id)),
             (keys::CLERK_ORG_ROLE, owned(&self.clerk_org_role)),
+            (
+                keys::MEMBERSHIPS_OMITTED,
+                Cow::Borrowed(if omit { "true" } else { "false" }),
+            ),
         ];
         entries
             .into_iter()
@@ -299,6 +321,7 @@ impl Principal {
             },
             clerk_org_id: optional(keys::CLERK_ORG_ID),
             clerk_org_role: optional(keys::CLERK_ORG_ROLE),
+            memberships_omitted: get(keys::MEMBERSHIPS_OMITTED) == Some("true"),
         })
     }
 }
@@ -326,6 +349,7 @@ mod tests {
             },
             clerk_org_id: None,
             clerk_org_role: None,
+            memberships_omitted: false,
         }
     }
 
@@ -370,7 +394,29 @@ mod tests {
         assert_eq!(context["organizationIds"], "org_1,org_2");
         assert_eq!(context["companyIds"], "");
         assert_eq!(context["authType"], "api_key");
-        assert_eq!(context.len(), 11);
+        assert_eq!(context["membershipsOmitted"], "false");
+        assert_eq!(context.len(), 12);
+    }
+
+    #[test]
+    fn memberships_over_the_budget_are_left_out_and_flagged() {
+        let mut big = sample();
+        big.memberships.location_ids = (0..500).map(|i| format!("loc_{i:05}")).collect();
+        let context = big.to_context();
+        assert!(context.values().map(|v| v.len()).sum::<usize>() < MEMBERSHIP_CONTEXT_BUDGET);
+        assert_eq!(context["locationIds"], "");
+        assert_eq!(context["organizationIds"], "");
+        assert_eq!(context["membershipsOmitted"], "true");
+        let delivered = as_gateway_delivers(&context);
+        let decoded =
+            Principal::from_context(delivered.iter().map(|(k, v)| (k.as_str(), v))).unwrap();
+        assert!(decoded.memberships_omitted);
+        assert_eq!(decoded.memberships, Memberships::default());
+        // Just under the budget still travels inline.
+        let mut fits = sample();
+        fits.memberships = Memberships::default();
+        fits.memberships.location_ids = (0..200).map(|i| format!("loc_{i:05}")).collect();
+        assert_eq!(fits.to_context()["membershipsOmitted"], "false");
     }
 
     #[test]

@@ -16,8 +16,10 @@
 //! for its own store, so the tests run in parallel.
 //!
 //! Three groups:
-//! - key-store semantics, generic over [`KeyStore`]: the same functions also run against the in-memory
-//!   store (this crate's own tests), which proves the two implementations agree;
+//! - key-store semantics, generic over [`KeyStore`], and resource-store semantics, generic over
+//!   [`ResourceStore`] (round trips, listings and their paging, batch lookups, the package create
+//!   conflict): the same functions also run against the in-memory store (this crate's own tests), which
+//!   proves the two implementations agree;
 //! - DynamoDB specifics: raw items, the `gsi1` index, pagination, pruning, corrupt items, the API-key
 //!   decisions of contract section 6 end to end through `Authorizer::decide`;
 //! - an unreachable endpoint (no server needed): every call is an error, never a decision.
@@ -33,12 +35,16 @@ use gatehouse::error::{Rejection, Unavailable};
 use gatehouse::jwt::VerifierSettings;
 use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
 use gatehouse::principal::{AuthType, Memberships, Principal, Role, Scopes};
+use gatehouse::store::dynamo::resources::{
+    company_item, location_item, organization_item, package_item, signer_item, template_item,
+};
 use gatehouse::store::dynamo::{
     DynamoStore, GSI1, active_key_element, api_key_item, pointer_item, user_item,
 };
 use gatehouse::store::{
-    ActiveKeyRef, ApiKeyRecord, AuthStore, CreateKeyError, KeyStore, LAST_USED_INTERVAL_SECS,
-    MAX_ACTIVE_KEYS, StoreError, UserRecord,
+    ActiveKeyRef, ApiKeyRecord, AuthStore, Company, CreateKeyError, CreatePackageError, Cursor,
+    Document, KeyStore, LAST_USED_INTERVAL_SECS, Location, MAX_ACTIVE_KEYS, Organization, Package,
+    Page, PageRequest, ResourceStore, StoreError, Template, UserRecord,
 };
 
 use crate::servers::{sdk_config, unique_name};
@@ -51,7 +57,10 @@ use crate::tokens::{DEV_ISSUER, dev_key};
 macro_rules! store_conformance_tests {
     ($store:expr) => {
         $crate::__store_semantics_tests!($store);
+        $crate::__resource_semantics_tests!($store);
         $crate::__conformance_tests!($store;
+            resource_items_are_the_documented_ones,
+            short_query_pages_still_fill_a_listing_page,
             unknown_user_is_none,
             api_key_records_round_trip,
             unknown_hash_is_none,
@@ -103,6 +112,28 @@ macro_rules! __store_semantics_tests {
             touch_is_throttled,
             touch_of_an_unknown_hash_is_false,
             created_key_authenticates_until_revoked,
+        );
+    };
+}
+
+/// The [`ResourceStore`] semantics tests, on any store type (`$store`: `async fn() -> Option<S>`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __resource_semantics_tests {
+    ($store:expr) => {
+        $crate::__conformance_tests!($store;
+            resources_round_trip,
+            missing_and_invalid_ids_are_none,
+            puts_refuse_invalid_ids,
+            children_are_listed_under_their_parents,
+            locations_are_ordered_by_company_then_id,
+            packages_of_signer_lists_each_signers_packages,
+            reseeding_a_package_keeps_dropped_signers_copies,
+            admin_walks_250_organizations_in_pages_of_100,
+            limit_one_walks_five_companies,
+            cursors_are_opaque_base64url,
+            creating_a_package_twice_conflicts,
+            batch_lookups_return_the_existing_records,
         );
     };
 }
@@ -319,6 +350,589 @@ fn strings_in(value: &AttributeValue, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Resource-store semantics (any ResourceStore)
+
+fn org(id: &str) -> Organization {
+    Organization {
+        id: id.to_owned(),
+        name: format!("Organization {id}"),
+    }
+}
+
+fn company(id: &str, organization_id: &str) -> Company {
+    Company {
+        id: id.to_owned(),
+        organization_id: organization_id.to_owned(),
+        name: format!("Company {id}"),
+    }
+}
+
+fn location(id: &str, company_id: &str, organization_id: &str) -> Location {
+    Location {
+        id: id.to_owned(),
+        company_id: company_id.to_owned(),
+        organization_id: organization_id.to_owned(),
+        name: format!("Location {id}"),
+    }
+}
+
+fn template(id: &str, organization_id: &str) -> Template {
+    Template {
+        id: id.to_owned(),
+        organization_id: organization_id.to_owned(),
+        name: format!("Template {id}"),
+    }
+}
+
+/// A package at `loc_1` (of `co_1`, `org_1`) with two documents.
+fn package(id: &str, signers: &[&str]) -> Package {
+    Package {
+        id: id.to_owned(),
+        location_id: "loc_1".into(),
+        company_id: "co_1".into(),
+        organization_id: "org_1".into(),
+        title: format!("Package {id}"),
+        signers: signers.iter().map(|s| (*s).to_owned()).collect(),
+        documents: vec![
+            Document {
+                id: "doc_1".into(),
+                name: "lease.pdf".into(),
+            },
+            Document {
+                id: "doc_2".into(),
+                name: "addendum.pdf".into(),
+            },
+        ],
+        created_at: NOW,
+    }
+}
+
+fn ids_of<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    items.iter().map(|item| id(item).to_owned()).collect()
+}
+
+fn strings(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| (*id).to_owned()).collect()
+}
+
+/// Every page of a listing, following cursors (at most 1000 pages); the pages' sizes and all ids.
+async fn walk<T, F, Fut>(
+    limit: usize,
+    id: impl Fn(&T) -> &str,
+    list: F,
+) -> (Vec<usize>, Vec<String>)
+where
+    F: Fn(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let (mut sizes, mut ids) = (Vec::new(), Vec::new());
+    let mut request = PageRequest::first(limit);
+    for _ in 0..1000 {
+        let page = list(request).await.unwrap();
+        sizes.push(page.items.len());
+        ids.extend(ids_of(&page.items, &id));
+        match page.next {
+            Some(cursor) => {
+                // What a client sends back is the cursor's text.
+                let cursor = Cursor::parse(cursor.as_str()).unwrap();
+                request = PageRequest::after(limit, cursor);
+            }
+            None => return (sizes, ids),
+        }
+    }
+    panic!("listing did not end");
+}
+
+/// Every record reads back as written; a put replaces.
+pub async fn resources_round_trip<S: ResourceStore>(store: S) {
+    let organization = org("org_1");
+    let company = company("co_1", "org_1");
+    let location = location("loc_1", "co_1", "org_1");
+    let template = template("tpl_1", "org_1");
+    let package = package("pkg_1", &["user_s", "user_c"]);
+    store.put_organization(&organization).await.unwrap();
+    store.put_company(&company).await.unwrap();
+    store.put_location(&location).await.unwrap();
+    store.put_template(&template).await.unwrap();
+    store.put_package(&package).await.unwrap();
+
+    assert_eq!(
+        store.organization("org_1").await.unwrap(),
+        Some(organization)
+    );
+    assert_eq!(store.company("co_1").await.unwrap(), Some(company.clone()));
+    assert_eq!(
+        store.location("loc_1").await.unwrap(),
+        Some(location.clone())
+    );
+    assert_eq!(store.package("pkg_1").await.unwrap(), Some(package.clone()));
+    let templates = store
+        .templates_of("org_1", PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(templates.items, [template]);
+
+    // Replacing.
+    let renamed = Organization {
+        name: "Renamed".into(),
+        ..org("org_1")
+    };
+    store.put_organization(&renamed).await.unwrap();
+    assert_eq!(store.organization("org_1").await.unwrap(), Some(renamed));
+    let retitled = Package {
+        title: "Retitled".into(),
+        documents: vec![],
+        signers: vec![],
+        ..package.clone()
+    };
+    store.put_package(&retitled).await.unwrap();
+    assert_eq!(store.package("pkg_1").await.unwrap(), Some(retitled));
+
+    // A created package reads back too.
+    let created = self::package("pkg_2", &["user_s"]);
+    store.create_package(&created).await.unwrap();
+    assert_eq!(store.package("pkg_2").await.unwrap(), Some(created));
+}
+
+/// Unknown ids are `None`; ids that are not ids are `None` or empty, without an error.
+pub async fn missing_and_invalid_ids_are_none<S: ResourceStore>(store: S) {
+    store.put_organization(&org("org_1")).await.unwrap();
+    store.put_company(&company("co_1", "org_1")).await.unwrap();
+    assert_eq!(store.organization("org_none").await.unwrap(), None);
+    assert_eq!(store.company("co_none").await.unwrap(), None);
+    assert_eq!(store.location("loc_none").await.unwrap(), None);
+    assert_eq!(store.package("pkg_none").await.unwrap(), None);
+    let long = "x".repeat(2000);
+    for invalid in ["", "org#1", "org 1", "ORG#org_1", "é", long.as_str()] {
+        assert_eq!(store.organization(invalid).await.unwrap(), None);
+        assert_eq!(store.company(invalid).await.unwrap(), None);
+        assert_eq!(store.location(invalid).await.unwrap(), None);
+        assert_eq!(store.package(invalid).await.unwrap(), None);
+        let first = || PageRequest::first(10);
+        assert_eq!(
+            store.companies_of(invalid, first()).await.unwrap(),
+            Page::empty()
+        );
+        assert_eq!(
+            store
+                .locations_of_organization(invalid, first())
+                .await
+                .unwrap(),
+            Page::empty()
+        );
+        assert_eq!(
+            store.locations_of_company(invalid, first()).await.unwrap(),
+            Page::empty()
+        );
+        assert_eq!(
+            store.templates_of(invalid, first()).await.unwrap(),
+            Page::empty()
+        );
+        assert_eq!(
+            store.packages_at(invalid, first()).await.unwrap(),
+            Page::empty()
+        );
+        assert_eq!(
+            store.packages_of_signer(invalid, first()).await.unwrap(),
+            Page::empty()
+        );
+    }
+    let asked = strings(&["", "co#1", "co_1", "co_none"]);
+    assert_eq!(
+        store.companies_by_ids(&asked).await.unwrap(),
+        [company("co_1", "org_1")]
+    );
+    assert_eq!(store.locations_by_ids(&asked).await.unwrap(), []);
+    assert_eq!(store.companies_by_ids(&[]).await.unwrap(), []);
+    // Unknown parents list nothing.
+    assert_eq!(
+        store
+            .companies_of("org_none", PageRequest::first(10))
+            .await
+            .unwrap(),
+        Page::empty()
+    );
+    assert_eq!(
+        store
+            .locations_of_company("co_none", PageRequest::first(10))
+            .await
+            .unwrap(),
+        Page::empty()
+    );
+}
+
+/// A record whose ids could not be read back by key is refused, and nothing is written.
+pub async fn puts_refuse_invalid_ids<S: ResourceStore>(store: S) {
+    assert!(matches!(
+        store.put_organization(&org("org#1")).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        store.put_company(&company("co_1", "")).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        store
+            .put_location(&location("loc_1", "co 1", "org_1"))
+            .await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        store.put_template(&template("tpl~1", "org_1")).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    let bad_signer = package("pkg_1", &["user_s", "user#x"]);
+    assert!(matches!(
+        store.put_package(&bad_signer).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        store.create_package(&bad_signer).await,
+        Err(CreatePackageError::Store(StoreError::Corrupt { .. }))
+    ));
+    assert_eq!(store.package("pkg_1").await.unwrap(), None);
+    assert_eq!(store.company("co_1").await.unwrap(), None);
+    assert_eq!(store.location("loc_1").await.unwrap(), None);
+}
+
+/// Each listing holds its parent's children, by id, and nothing of another parent.
+pub async fn children_are_listed_under_their_parents<S: ResourceStore>(store: S) {
+    for id in ["org_1", "org_2"] {
+        store.put_organization(&org(id)).await.unwrap();
+    }
+    for (id, organization) in [("co_b", "org_1"), ("co_a", "org_1"), ("co_x", "org_2")] {
+        store.put_company(&company(id, organization)).await.unwrap();
+    }
+    for (id, company, organization) in [
+        ("loc_2", "co_a", "org_1"),
+        ("loc_1", "co_b", "org_1"),
+        ("loc_3", "co_a", "org_1"),
+        ("loc_x", "co_x", "org_2"),
+    ] {
+        store
+            .put_location(&location(id, company, organization))
+            .await
+            .unwrap();
+    }
+    for (id, organization) in [("tpl_2", "org_1"), ("tpl_1", "org_1"), ("tpl_x", "org_2")] {
+        store
+            .put_template(&template(id, organization))
+            .await
+            .unwrap();
+    }
+    for id in ["pkg_b", "pkg_a"] {
+        store.put_package(&package(id, &["user_s"])).await.unwrap();
+    }
+    let elsewhere = Package {
+        location_id: "loc_x".into(),
+        company_id: "co_x".into(),
+        organization_id: "org_2".into(),
+        ..package("pkg_x", &["user_s"])
+    };
+    store.put_package(&elsewhere).await.unwrap();
+
+    let first = || PageRequest::first(100);
+    let companies = store.companies_of("org_1", first()).await.unwrap();
+    assert_eq!(ids_of(&companies.items, |c| &c.id), ["co_a", "co_b"]);
+    assert_eq!(companies.next, None);
+    let templates = store.templates_of("org_1", first()).await.unwrap();
+    assert_eq!(ids_of(&templates.items, |t| &t.id), ["tpl_1", "tpl_2"]);
+    let locations = store
+        .locations_of_organization("org_1", first())
+        .await
+        .unwrap();
+    assert_eq!(
+        ids_of(&locations.items, |l| &l.id),
+        ["loc_2", "loc_3", "loc_1"]
+    );
+    let of_a = store.locations_of_company("co_a", first()).await.unwrap();
+    assert_eq!(ids_of(&of_a.items, |l| &l.id), ["loc_2", "loc_3"]);
+    let of_b = store.locations_of_company("co_b", first()).await.unwrap();
+    assert_eq!(of_b.items, [location("loc_1", "co_b", "org_1")]);
+    let packages = store.packages_at("loc_1", first()).await.unwrap();
+    assert_eq!(ids_of(&packages.items, |p| &p.id), ["pkg_a", "pkg_b"]);
+    assert_eq!(packages.items.first(), Some(&package("pkg_a", &["user_s"])));
+    let there = store.packages_at("loc_x", first()).await.unwrap();
+    assert_eq!(there.items, [elsewhere]);
+    let org_2 = store.companies_of("org_2", first()).await.unwrap();
+    assert_eq!(ids_of(&org_2.items, |c| &c.id), ["co_x"]);
+    let none = store.packages_at("loc_2", first()).await.unwrap();
+    assert_eq!(none, Page::empty());
+}
+
+/// An organization's locations come by company id, then id, also across pages; a company's by id.
+pub async fn locations_are_ordered_by_company_then_id<S: ResourceStore>(store: S) {
+    store.put_company(&company("co_1", "org_1")).await.unwrap();
+    store.put_company(&company("co_1a", "org_1")).await.unwrap();
+    store.put_company(&company("co_2", "org_1")).await.unwrap();
+    // "co_1" sorts before "co_1a" although "co_1#…" and "co_1a#…" share a prefix.
+    for (id, company) in [
+        ("z", "co_1a"),
+        ("b", "co_2"),
+        ("y", "co_1"),
+        ("a", "co_1a"),
+        ("a", "co_1"),
+        ("c", "co_2"),
+    ] {
+        let id = format!("{id}_{company}");
+        store
+            .put_location(&location(&id, company, "org_1"))
+            .await
+            .unwrap();
+    }
+    let expected = ["a_co_1", "y_co_1", "a_co_1a", "z_co_1a", "b_co_2", "c_co_2"];
+    for limit in [1, 2, 4, 100] {
+        let (_, ids) = walk(
+            limit,
+            |l: &Location| &l.id,
+            |request| store.locations_of_organization("org_1", request),
+        )
+        .await;
+        assert_eq!(ids, expected, "limit {limit}");
+    }
+    let (sizes, ids) = walk(
+        1,
+        |l: &Location| &l.id,
+        |request| store.locations_of_company("co_1a", request),
+    )
+    .await;
+    assert_eq!(ids, ["a_co_1a", "z_co_1a"]);
+    assert_eq!(sizes, [1, 1]);
+}
+
+/// A package with two signers is listed for both of them and for nobody else.
+pub async fn packages_of_signer_lists_each_signers_packages<S: ResourceStore>(store: S) {
+    let shared = package("pkg_shared", &["user_s", "user_c", "user_s"]);
+    let own = package("pkg_own", &["user_s"]);
+    store.create_package(&shared).await.unwrap();
+    store.put_package(&own).await.unwrap();
+    let first = || PageRequest::first(100);
+    let of_s = store.packages_of_signer("user_s", first()).await.unwrap();
+    assert_eq!(of_s.items, [own.clone(), shared.clone()]);
+    let of_c = store.packages_of_signer("user_c", first()).await.unwrap();
+    assert_eq!(of_c.items, [shared]);
+    assert_eq!(
+        store.packages_of_signer("user_x", first()).await.unwrap(),
+        Page::empty()
+    );
+    let (sizes, ids) = walk(
+        1,
+        |p: &Package| &p.id,
+        |request| store.packages_of_signer("user_s", request),
+    )
+    .await;
+    assert_eq!(
+        (sizes, ids),
+        (vec![1, 1], strings(&["pkg_own", "pkg_shared"]))
+    );
+}
+
+/// Re-seeding a package with fewer signers replaces it and the kept signers' copies; a dropped
+/// signer's copy stays as it was (documented: seeding does not edit packages).
+pub async fn reseeding_a_package_keeps_dropped_signers_copies<S: ResourceStore>(store: S) {
+    let original = package("pkg_1", &["user_a", "user_b"]);
+    store.put_package(&original).await.unwrap();
+    let reseeded = Package {
+        title: "Reseeded".into(),
+        ..package("pkg_1", &["user_a"])
+    };
+    store.put_package(&reseeded).await.unwrap();
+    let first = || PageRequest::first(10);
+    assert_eq!(
+        store.package("pkg_1").await.unwrap(),
+        Some(reseeded.clone())
+    );
+    let of_a = store.packages_of_signer("user_a", first()).await.unwrap();
+    assert_eq!(of_a.items, [reseeded]);
+    let of_b = store.packages_of_signer("user_b", first()).await.unwrap();
+    assert_eq!(of_b.items, [original]);
+}
+
+/// 250 organizations in pages of 100: 100, 100, 50, each id exactly once, ascending, and no cursor
+/// after the last page.
+pub async fn admin_walks_250_organizations_in_pages_of_100<S: ResourceStore + Clone + 'static>(
+    store: S,
+) {
+    let ids: Vec<String> = (0..250).map(|i| format!("org_{i:03}")).collect();
+    let tasks: Vec<_> = ids
+        .iter()
+        .rev()
+        .map(|id| {
+            let store = store.clone();
+            let organization = org(id);
+            tokio::spawn(async move { store.put_organization(&organization).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let (sizes, walked) = walk(
+        100,
+        |o: &Organization| &o.id,
+        |request| store.organizations(request),
+    )
+    .await;
+    assert_eq!(sizes, [100, 100, 50]);
+    assert_eq!(walked, ids);
+    // The same walk again gives the same pages (cursors are stable).
+    let again = walk(
+        100,
+        |o: &Organization| &o.id,
+        |request| store.organizations(request),
+    )
+    .await;
+    assert_eq!(again, (sizes, walked));
+    // A limit above the maximum is clamped to it.
+    let capped = store.organizations(PageRequest::first(1000)).await.unwrap();
+    assert_eq!(capped.items.len(), 100);
+}
+
+/// Limit 1 over 5 companies: 5 pages of one, the last without a cursor.
+pub async fn limit_one_walks_five_companies<S: ResourceStore>(store: S) {
+    for id in ["co_5", "co_3", "co_1", "co_4", "co_2"] {
+        store.put_company(&company(id, "org_1")).await.unwrap();
+    }
+    store.put_company(&company("co_0", "org_2")).await.unwrap();
+    let (sizes, ids) = walk(
+        1,
+        |c: &Company| &c.id,
+        |request| store.companies_of("org_1", request),
+    )
+    .await;
+    assert_eq!(sizes, [1, 1, 1, 1, 1]);
+    assert_eq!(ids, ["co_1", "co_2", "co_3", "co_4", "co_5"]);
+}
+
+/// A cursor is base64url text without padding; `Cursor::parse` takes it back and rejects garbage; a
+/// cursor past the end gives an empty page.
+pub async fn cursors_are_opaque_base64url<S: ResourceStore>(store: S) {
+    for id in ["co_1", "co_2", "co_3"] {
+        store.put_company(&company(id, "org_1")).await.unwrap();
+    }
+    let page = store
+        .companies_of("org_1", PageRequest::first(1))
+        .await
+        .unwrap();
+    let cursor = page.next.unwrap();
+    let text = cursor.as_str();
+    assert!(!text.is_empty());
+    assert!(
+        text.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{text}"
+    );
+    assert!(!text.contains("co_1"), "the cursor is not the id in clear");
+    assert_eq!(Cursor::parse(text), Some(cursor.clone()));
+    let second = store
+        .companies_of("org_1", PageRequest::after(1, cursor))
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&second.items, |c| &c.id), ["co_2"]);
+    for garbage in [
+        "", "co_1", "!!!!", "Y29fMQ==", "Y29fMQ=", "Y29fMR", "%%", "YSNiI2M",
+    ] {
+        assert_eq!(Cursor::parse(garbage), None, "{garbage:?}");
+    }
+    let past_the_end = store
+        .companies_of(
+            "org_1",
+            PageRequest::after(10, Cursor::parse("enp6").unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(past_the_end, Page::empty());
+}
+
+/// A second create with the same id is a conflict and changes nothing, neither the package nor any
+/// signer's assignments.
+pub async fn creating_a_package_twice_conflicts<S: ResourceStore>(store: S) {
+    let first = package("pkg_1", &["user_a"]);
+    store.create_package(&first).await.unwrap();
+    let second = Package {
+        title: "Other".into(),
+        location_id: "loc_2".into(),
+        ..package("pkg_1", &["user_b"])
+    };
+    assert!(matches!(
+        store.create_package(&second).await,
+        Err(CreatePackageError::Conflict)
+    ));
+    assert_eq!(store.package("pkg_1").await.unwrap(), Some(first.clone()));
+    let page = || PageRequest::first(10);
+    assert_eq!(
+        store.packages_of_signer("user_b", page()).await.unwrap(),
+        Page::empty()
+    );
+    assert_eq!(
+        store
+            .packages_of_signer("user_a", page())
+            .await
+            .unwrap()
+            .items,
+        std::slice::from_ref(&first)
+    );
+    assert_eq!(
+        store.packages_at("loc_2", page()).await.unwrap(),
+        Page::empty()
+    );
+    assert_eq!(
+        store.packages_at("loc_1", page()).await.unwrap().items,
+        [first]
+    );
+}
+
+/// 250 ids (existing, missing, repeated and invalid ones) of companies and of locations: the existing
+/// records, each once, in the order asked (more than one `BatchGetItem` of 100).
+pub async fn batch_lookups_return_the_existing_records<S: ResourceStore + Clone + 'static>(
+    store: S,
+) {
+    let existing: Vec<usize> = (0..250).filter(|i| i % 5 != 0).collect();
+    let tasks: Vec<_> = existing
+        .iter()
+        .map(|i| {
+            let store = store.clone();
+            let company = company(&format!("co_{i:03}"), "org_1");
+            let location = location(&format!("loc_{i:03}"), &company.id, "org_1");
+            tokio::spawn(async move {
+                store.put_company(&company).await?;
+                store.put_location(&location).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    // Descending, with two repeats and an invalid id mixed in.
+    let mut asked: Vec<usize> = (0..250).rev().collect();
+    asked.extend([7, 7]);
+    let company_ids: Vec<String> = asked
+        .iter()
+        .map(|i| format!("co_{i:03}"))
+        .chain(["co#1".to_owned()])
+        .collect();
+    let expected: Vec<String> = (0..250)
+        .rev()
+        .filter(|i| i % 5 != 0)
+        .map(|i| format!("co_{i:03}"))
+        .collect();
+    let companies = store.companies_by_ids(&company_ids).await.unwrap();
+    assert_eq!(ids_of(&companies, |c| &c.id), expected);
+    assert_eq!(companies.first(), Some(&company("co_249", "org_1")));
+
+    let location_ids: Vec<String> = asked.iter().map(|i| format!("loc_{i:03}")).collect();
+    let locations = store.locations_by_ids(&location_ids).await.unwrap();
+    assert_eq!(locations.len(), 200);
+    assert_eq!(
+        locations.first(),
+        Some(&location("loc_249", "co_249", "org_1"))
+    );
+    assert!(locations.iter().all(|l| l.id.starts_with("loc_")));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Key-store semantics (any KeyStore)
 
 // ---------------------------------------------------------------------------------------------------------
 // Key-store semantics (any KeyStore)
@@ -1194,6 +1808,106 @@ pub async fn expired_elements_are_pruned_when_the_set_is_full(store: DynamoStore
 }
 
 /// A create writes exactly the documented items: the key, its pointer and the set element.
+/// The resource items are the documented ones (keys, index keys, camelCase attributes), and each
+/// distinct signer gets a copy of the package outside the index.
+pub async fn resource_items_are_the_documented_ones(store: DynamoStore) {
+    let organization = org("org_1");
+    let company = company("co_1", "org_1");
+    let location = location("loc_1", "co_1", "org_1");
+    let template = template("tpl_1", "org_1");
+    let package = package("pkg_1", &["user_s", "user_c", "user_s"]);
+    store.put_organization(&organization).await.unwrap();
+    store.put_company(&company).await.unwrap();
+    store.put_location(&location).await.unwrap();
+    store.put_template(&template).await.unwrap();
+    store.create_package(&package).await.unwrap();
+
+    let raw = |pk: &'static str, sk: &'static str| get_raw(&store, pk, sk);
+    assert_eq!(
+        raw("ORG#org_1", "ORG").await,
+        Some(organization_item(&organization))
+    );
+    assert_eq!(
+        raw("COMPANY#co_1", "COMPANY").await,
+        Some(company_item(&company))
+    );
+    assert_eq!(
+        raw("LOCATION#loc_1", "LOCATION").await,
+        Some(location_item(&location))
+    );
+    assert_eq!(
+        raw("TEMPLATE#tpl_1", "TEMPLATE").await,
+        Some(template_item(&template))
+    );
+    let item = raw("PACKAGE#pkg_1", "PACKAGE").await.unwrap();
+    assert_eq!(item, package_item(&package));
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(text)) => text.clone(),
+        other => panic!("{name} is {other:?}"),
+    };
+    assert_eq!(text("gsi1pk"), "LOCATION#loc_1");
+    assert_eq!(text("gsi1sk"), "PACKAGE#pkg_1");
+    assert_eq!(text("organizationId"), "org_1");
+    assert_eq!(text("companyId"), "co_1");
+    assert_eq!(text("locationId"), "loc_1");
+    assert_eq!(
+        item.get("createdAt"),
+        Some(&AttributeValue::N(NOW.to_string()))
+    );
+    assert!(matches!(item.get("signers"), Some(AttributeValue::L(list)) if list.len() == 3));
+    assert!(
+        matches!(item.get("documents"), Some(AttributeValue::L(list))
+        if matches!(list.first(), Some(AttributeValue::M(map)) if map.contains_key("id") && map.contains_key("name")))
+    );
+    for signer in ["user_s", "user_c"] {
+        let copy = get_raw(&store, &format!("SIGNER#{signer}"), "PACKAGE#pkg_1")
+            .await
+            .unwrap();
+        assert_eq!(copy, signer_item(&package, signer));
+        assert!(!copy.contains_key("gsi1pk"));
+    }
+    // Package, two copies, four other records: nothing else.
+    assert_eq!(scan_all(&store).await.len(), 7);
+}
+
+/// With every `Query` cut to 2 items, listings still fill their pages by following
+/// `LastEvaluatedKey`, and walk every item once.
+pub async fn short_query_pages_still_fill_a_listing_page(store: DynamoStore) {
+    let store = store.with_page_size(2);
+    for i in 0..9 {
+        store
+            .put_template(&template(&format!("tpl_{i}"), "org_1"))
+            .await
+            .unwrap();
+        store
+            .put_package(&package(&format!("pkg_{i}"), &["user_s"]))
+            .await
+            .unwrap();
+    }
+    let page = store
+        .templates_of("org_1", PageRequest::first(5))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 5);
+    assert!(page.next.is_some());
+    let (sizes, ids) = walk(
+        4,
+        |t: &Template| &t.id,
+        |request| store.templates_of("org_1", request),
+    )
+    .await;
+    assert_eq!(sizes, [4, 4, 1]);
+    assert_eq!(ids, (0..9).map(|i| format!("tpl_{i}")).collect::<Vec<_>>());
+    let (sizes, ids) = walk(
+        3,
+        |p: &Package| &p.id,
+        |request| store.packages_of_signer("user_s", request),
+    )
+    .await;
+    assert_eq!(sizes, [3, 3, 3]);
+    assert_eq!(ids.len(), 9);
+}
+
 pub async fn created_items_are_the_documented_ones(store: DynamoStore) {
     let record = fresh_record("user_items");
     create(&store, &record).await;
@@ -1352,6 +2066,7 @@ pub async fn valid_key_allows_with_the_users_role_and_the_keys_scopes(store: Dyn
             memberships: owner.memberships,
             clerk_org_id: None,
             clerk_org_role: None,
+            memberships_omitted: false,
         })
     );
     assert_eq!(facts.key_id, Some(record.key_id));
@@ -1448,6 +2163,7 @@ pub async fn owner_without_a_user_record_allows_with_role_none(store: DynamoStor
             memberships: Memberships::default(),
             clerk_org_id: None,
             clerk_org_role: None,
+            memberships_omitted: false,
         })
     );
 }
@@ -1568,7 +2284,7 @@ pub async fn checksum_failing_key_is_denied_without_a_store_read() {
 
 #[cfg(test)]
 mod memory_store {
-    //! The key-store semantics above, against the in-memory store.
+    //! The key-store and resource-store semantics above, against the in-memory store.
 
     use gatehouse::store::memory::MemoryStore;
 
@@ -1577,4 +2293,5 @@ mod memory_store {
     }
 
     crate::__store_semantics_tests!(memory_store);
+    crate::__resource_semantics_tests!(memory_store);
 }

@@ -10,12 +10,20 @@ use aws_lambda_events::apigw::{
 use gatehouse::apikey::{self, Pepper};
 use gatehouse::clock::FixedClock;
 use gatehouse::principal::{Memberships, Role, Scopes};
+use gatehouse::resources::ResourceService;
 use gatehouse::self_service::KeyService;
 use gatehouse::store::memory::MemoryStore;
-use gatehouse::store::{ApiKeyRecord, CreateKeyError, KeyStore, StoreError, UserRecord};
+use gatehouse::store::{
+    ApiKeyRecord, Company, CreateKeyError, Document, KeyStore, Location, Organization, Package,
+    ResourceStore, StoreError, Template, UserRecord,
+};
 
 /// The user the sample session token and API key belong to.
 pub const DEV_ADMIN: &str = "user_dev_admin";
+/// The sample manager: a company-level member of `co_demo_east`.
+pub const DEV_MANAGER: &str = "user_dev_manager";
+/// The sample signer, assigned to `pkg_demo_lease`.
+pub const DEV_SIGNER: &str = "user_dev_signer";
 
 /// The repository's `events/` folder.
 pub fn events_dir() -> PathBuf {
@@ -126,4 +134,90 @@ pub fn status_and_json(response: &ApiGatewayProxyResponse) -> (i64, serde_json::
         Some(other) => panic!("unexpected body {other:?}"),
     };
     (response.status_code, body)
+}
+
+/// Seeds the sample keys ([`seed`]) and a tiny world the resource events refer to: organization
+/// `org_demo`, its company `co_demo_east`, location `loc_demo_1`, template `tpl_demo_nda` and package
+/// `pkg_demo_lease` (at `loc_demo_1`, signer [`DEV_SIGNER`]); [`DEV_MANAGER`] manages `co_demo_east`.
+pub async fn seed_world<S: ResourceStore>(store: &S, pepper: &Pepper) -> Result<(), StoreError> {
+    seed(store, pepper).await?;
+    for (user_id, role, memberships) in [
+        (
+            DEV_MANAGER,
+            Role::Manager,
+            Memberships {
+                company_ids: vec!["co_demo_east".into()],
+                ..Memberships::default()
+            },
+        ),
+        (DEV_SIGNER, Role::Signer, Memberships::default()),
+    ] {
+        store
+            .put_user(&UserRecord {
+                user_id: user_id.into(),
+                role,
+                memberships,
+                suspended: false,
+            })
+            .await?;
+    }
+    store
+        .put_organization(&Organization {
+            id: "org_demo".into(),
+            name: "Demo Holdings".into(),
+        })
+        .await?;
+    store
+        .put_company(&Company {
+            id: "co_demo_east".into(),
+            organization_id: "org_demo".into(),
+            name: "Demo East".into(),
+        })
+        .await?;
+    store
+        .put_location(&Location {
+            id: "loc_demo_1".into(),
+            company_id: "co_demo_east".into(),
+            organization_id: "org_demo".into(),
+            name: "Boston".into(),
+        })
+        .await?;
+    store
+        .put_template(&Template {
+            id: "tpl_demo_nda".into(),
+            organization_id: "org_demo".into(),
+            name: "NDA".into(),
+        })
+        .await?;
+    store
+        .put_package(&Package {
+            id: "pkg_demo_lease".into(),
+            location_id: "loc_demo_1".into(),
+            company_id: "co_demo_east".into(),
+            organization_id: "org_demo".into(),
+            title: "Lease".into(),
+            signers: vec![DEV_SIGNER.into()],
+            documents: vec![Document {
+                id: "doc_demo_lease".into(),
+                name: "lease.pdf".into(),
+            }],
+            created_at: 1_767_225_600,
+        })
+        .await
+}
+
+/// A resource service on a fresh in-memory store holding [`seed_world`], with the clock at `now`.
+pub async fn memory_resource_service(now: i64) -> ResourceService<MemoryStore> {
+    let store = MemoryStore::new();
+    seed_world(&store, &pepper()).await.unwrap();
+    let clock = std::sync::Arc::new(FixedClock::at(now));
+    ResourceService::new(
+        KeyService::from_parts(
+            store,
+            apikey::ApiKeyPrefix::default_prefix(),
+            None,
+            clock.clone(),
+        ),
+        clock,
+    )
 }

@@ -264,6 +264,19 @@ impl Serve {
         self.cli_ok(&args);
     }
 
+    /// `gatehouse seed <file>` with `world` written to a fresh file in the sandbox; panics unless it
+    /// succeeds; its stdout.
+    pub fn seed(&self, world: &serde_json::Value) -> String {
+        let file = self
+            .sandbox
+            .join(format!("{}.json", crate::servers::unique_name("seed")));
+        std::fs::write(&file, world.to_string()).unwrap();
+        let path = file.display().to_string();
+        let out = self.cli_ok(&["seed", &path]);
+        let _removed = std::fs::remove_file(&file);
+        out
+    }
+
     /// Everything the process printed after its first line so far (stdout and stderr).
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().clone()

@@ -10,6 +10,8 @@
 //! | user | `USER#<userId>` | `PROFILE` | `userId`, `role`, `organizationIds`, `companyIds`, `locationIds` (lists), `suspended` |
 //!
 //! The `gsi1` index (all attributes projected) lists a user's keys newest first without a scan.
+//! Organizations, companies, locations, templates and signing packages live in the same table: their
+//! items and access patterns are in [`resources`].
 //!
 //! - Create is one `TransactWriteItems`: add the key's element to the active-key set on condition
 //!   `attribute_not_exists(keys) OR size(keys) < :limit`, put the key and put its pointer, each on
@@ -49,6 +51,8 @@ use super::{
 };
 use crate::apikey::KeyHash;
 use crate::principal::{Memberships, Role, Scopes, is_valid_id};
+
+pub mod resources;
 
 /// Name of the secondary index listing a user's items.
 pub const GSI1: &str = "gsi1";

@@ -5,13 +5,21 @@
 //!
 //! Unlike [`super::dynamo::DynamoStore::put_api_key`], seeding with [`MemoryStore::put_key`] makes a
 //! key fully known: found by id, counted against the limit, listed among the active keys.
+//!
+//! The resources ([`ResourceStore`]) are kept as the table keeps them, in ordered maps: the records by
+//! id and each signer's copy of a package by (user, package id), so a re-seed that drops a signer
+//! leaves that signer's stale copy, as on DynamoDB. Listings order and page exactly as the table's
+//! sort keys do.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::resources::{check_ids, check_package, page_of};
 use super::{
-    ActiveKeyRef, ApiKeyRecord, AuthStore, CreateKeyError, KeyStore, StoreError, UserRecord,
+    ActiveKeyRef, ApiKeyRecord, AuthStore, Company, CreateKeyError, CreatePackageError, KeyStore,
+    Location, Organization, Package, Page, PageRequest, ResourceStore, StoreError, Template,
+    UserRecord,
 };
 use crate::apikey::KeyHash;
 use crate::principal::is_valid_id;
@@ -37,6 +45,13 @@ struct Records {
     ids: HashMap<String, String>,
     /// User records by id.
     users: HashMap<String, UserRecord>,
+    organizations: BTreeMap<String, Organization>,
+    companies: BTreeMap<String, Company>,
+    locations: BTreeMap<String, Location>,
+    templates: BTreeMap<String, Template>,
+    packages: BTreeMap<String, Package>,
+    /// Each signer's copy of a package, by (user id, package id).
+    assignments: BTreeMap<(String, String), Package>,
 }
 
 impl Records {
@@ -53,6 +68,44 @@ impl Records {
         self.ids.insert(record.key_id.clone(), hash.clone());
         self.keys.insert(hash, record);
     }
+}
+
+impl Records {
+    fn write_package(&mut self, package: &Package) {
+        for signer in package.distinct_signers() {
+            self.assignments
+                .insert((signer.to_owned(), package.id.clone()), package.clone());
+        }
+        self.packages.insert(package.id.clone(), package.clone());
+    }
+}
+
+/// `(id, record)` pairs of `records` matching `keep`, for [`page_of`].
+fn by_id<'a, T: Clone + 'a>(
+    records: impl IntoIterator<Item = (&'a String, &'a T)>,
+    keep: impl Fn(&T) -> bool,
+) -> Vec<(String, T)> {
+    records
+        .into_iter()
+        .filter(|(_, record)| keep(record))
+        .map(|(id, record)| (id.clone(), record.clone()))
+        .collect()
+}
+
+/// The records of `map` for the valid ids among `ids`, each once, in the order of `ids`.
+fn found<T: Clone>(map: &BTreeMap<String, T>, ids: &[String]) -> Vec<T> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for id in ids {
+        if seen.contains(&id.as_str()) {
+            continue;
+        }
+        seen.push(id);
+        if let Some(record) = map.get(id) {
+            out.push(record.clone());
+        }
+    }
+    out
 }
 
 impl MemoryStore {
@@ -222,6 +275,179 @@ impl KeyStore for MemoryStore {
             .users
             .insert(user.user_id.clone(), user.clone());
         Ok(())
+    }
+}
+
+impl ResourceStore for MemoryStore {
+    async fn put_organization(&self, organization: &Organization) -> Result<(), StoreError> {
+        check_ids("ORG", [("id", organization.id.as_str())])?;
+        self.records()?
+            .organizations
+            .insert(organization.id.clone(), organization.clone());
+        Ok(())
+    }
+
+    async fn put_company(&self, company: &Company) -> Result<(), StoreError> {
+        check_ids(
+            "COMPANY",
+            [
+                ("id", company.id.as_str()),
+                ("organizationId", company.organization_id.as_str()),
+            ],
+        )?;
+        self.records()?
+            .companies
+            .insert(company.id.clone(), company.clone());
+        Ok(())
+    }
+
+    async fn put_location(&self, location: &Location) -> Result<(), StoreError> {
+        check_ids(
+            "LOCATION",
+            [
+                ("id", location.id.as_str()),
+                ("companyId", location.company_id.as_str()),
+                ("organizationId", location.organization_id.as_str()),
+            ],
+        )?;
+        self.records()?
+            .locations
+            .insert(location.id.clone(), location.clone());
+        Ok(())
+    }
+
+    async fn put_template(&self, template: &Template) -> Result<(), StoreError> {
+        check_ids(
+            "TEMPLATE",
+            [
+                ("id", template.id.as_str()),
+                ("organizationId", template.organization_id.as_str()),
+            ],
+        )?;
+        self.records()?
+            .templates
+            .insert(template.id.clone(), template.clone());
+        Ok(())
+    }
+
+    async fn put_package(&self, package: &Package) -> Result<(), StoreError> {
+        check_package(package)?;
+        self.records()?.write_package(package);
+        Ok(())
+    }
+
+    async fn create_package(&self, package: &Package) -> Result<(), CreatePackageError> {
+        check_package(package)?;
+        let mut records = self.records()?;
+        if records.packages.contains_key(&package.id) {
+            return Err(CreatePackageError::Conflict);
+        }
+        records.write_package(package);
+        Ok(())
+    }
+
+    async fn organization(&self, id: &str) -> Result<Option<Organization>, StoreError> {
+        Ok(self.records()?.organizations.get(id).cloned())
+    }
+
+    async fn company(&self, id: &str) -> Result<Option<Company>, StoreError> {
+        Ok(self.records()?.companies.get(id).cloned())
+    }
+
+    async fn location(&self, id: &str) -> Result<Option<Location>, StoreError> {
+        Ok(self.records()?.locations.get(id).cloned())
+    }
+
+    async fn package(&self, id: &str) -> Result<Option<Package>, StoreError> {
+        Ok(self.records()?.packages.get(id).cloned())
+    }
+
+    async fn companies_by_ids(&self, ids: &[String]) -> Result<Vec<Company>, StoreError> {
+        Ok(found(&self.records()?.companies, ids))
+    }
+
+    async fn locations_by_ids(&self, ids: &[String]) -> Result<Vec<Location>, StoreError> {
+        Ok(found(&self.records()?.locations, ids))
+    }
+
+    async fn organizations(&self, page: PageRequest) -> Result<Page<Organization>, StoreError> {
+        let records = self.records()?;
+        Ok(page_of(by_id(&records.organizations, |_| true), &page))
+    }
+
+    async fn companies_of(
+        &self,
+        organization_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<Company>, StoreError> {
+        let records = self.records()?;
+        let entries = by_id(&records.companies, |c| c.organization_id == organization_id);
+        Ok(page_of(entries, &page))
+    }
+
+    async fn locations_of_organization(
+        &self,
+        organization_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<Location>, StoreError> {
+        let records = self.records()?;
+        let entries = records
+            .locations
+            .values()
+            .filter(|l| l.organization_id == organization_id)
+            .map(|l| (format!("{}#{}", l.company_id, l.id), l.clone()))
+            .collect();
+        Ok(page_of(entries, &page))
+    }
+
+    async fn locations_of_company(
+        &self,
+        company_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<Location>, StoreError> {
+        let records = self.records()?;
+        let Some(company) = records.companies.get(company_id) else {
+            return Ok(Page::empty());
+        };
+        let entries = by_id(&records.locations, |l| {
+            l.company_id == company.id && l.organization_id == company.organization_id
+        });
+        Ok(page_of(entries, &page))
+    }
+
+    async fn templates_of(
+        &self,
+        organization_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<Template>, StoreError> {
+        let records = self.records()?;
+        let entries = by_id(&records.templates, |t| t.organization_id == organization_id);
+        Ok(page_of(entries, &page))
+    }
+
+    async fn packages_at(
+        &self,
+        location_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<Package>, StoreError> {
+        let records = self.records()?;
+        let entries = by_id(&records.packages, |p| p.location_id == location_id);
+        Ok(page_of(entries, &page))
+    }
+
+    async fn packages_of_signer(
+        &self,
+        user_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<Package>, StoreError> {
+        let records = self.records()?;
+        let entries = records
+            .assignments
+            .iter()
+            .filter(|((signer, _), _)| signer == user_id)
+            .map(|((_, id), package)| (id.clone(), package.clone()))
+            .collect();
+        Ok(page_of(entries, &page))
     }
 }
 

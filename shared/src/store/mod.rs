@@ -3,11 +3,19 @@
 //! nothing more. Key management (contract section 6) adds [`KeyStore`]: creating keys under an atomic
 //! per-user limit, listing, revoking, and the user's active keys in one read. Both are implemented on
 //! DynamoDB ([`dynamo::DynamoStore`]) and in memory (`memory::MemoryStore`, feature `test-util`) with the
-//! same semantics, so the logic above them can be unit tested without I/O.
+//! same semantics, so the logic above them can be unit tested without I/O. The resource routes add
+//! [`ResourceStore`] (module [`resources`]): organizations, companies, locations, templates and signing
+//! packages, on the same table.
 
 pub mod dynamo;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
+pub mod resources;
+
+pub use resources::{
+    Company, CreatePackageError, Cursor, Document, Location, MAX_PAGE_LIMIT, Organization, Package,
+    Page, PageRequest, ResourceStore, Template,
+};
 
 use std::future::Future;
 
