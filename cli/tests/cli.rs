@@ -233,34 +233,138 @@ fn token_mint_needs_a_dev_issuer() {
     assert_eq!(second.trim().split('.').count(), 3);
 }
 
-#[test]
-fn seed_loads_users_and_refuses_resources() {
-    let sandbox = Sandbox::new("seed");
-    let file = write(
-        &sandbox.dir,
-        "seed.json",
-        &json!({"users": [
-            {"id": "user_s", "role": "signer", "memberships": [{"locationId": "loc_9"}]},
-            {"id": "user_m", "role": "manager", "memberships": [{"organizationId": "org_9"}],
-             "suspended": true}
-        ]}),
-    );
-    let out = sandbox.ok(&["seed", &file]);
-    assert!(out.contains("seeded 2 users"), "{out}");
-    sandbox.ok(&["seed", &file]);
-    let signer = sandbox.json(&["users", "get", "user_s"]);
-    assert_eq!(signer["locationIds"], json!(["loc_9"]));
-    assert_eq!(sandbox.json(&["users", "get", "user_m"])["suspended"], true);
+/// The example file of issue 4, verbatim.
+fn issue_example() -> Value {
+    json!({"organizations": [{"id": "org_1", "name": "Acme"}],
+     "companies": [{"id": "co_1", "organizationId": "org_1", "name": "Acme East"}],
+     "locations": [{"id": "loc_1", "companyId": "co_1", "name": "Boston"}],
+     "templates": [{"id": "tpl_1", "organizationId": "org_1", "name": "NDA"}],
+     "users": [{"id": "user_m", "role": "manager", "memberships": [{"organizationId": "org_1"}, {"companyId": "co_2"}, {"locationId": "loc_9"}], "suspended": false}],
+     "packages": [{"id": "pkg_1", "locationId": "loc_1", "title": "Lease", "signers": ["user_s", "user_c"], "documents": [{"id": "doc_1", "name": "lease.pdf"}]}]})
+}
 
-    let resources = write(
-        &sandbox.dir,
-        "resources.json",
-        &json!({"users": [], "organizations": [{"id": "org_1"}]}),
+#[test]
+fn seed_loads_the_issue_example_idempotently() {
+    let sandbox = Sandbox::new("seed");
+    let file = write(&sandbox.dir, "seed.json", &issue_example());
+    for _ in 0..2 {
+        let out = sandbox.ok(&["seed", &file]);
+        assert!(
+            out.starts_with(
+                "seeded 1 organization, 1 company, 1 location, 1 template, 1 user, 1 package into \
+                 embedded"
+            ),
+            "{out}"
+        );
+        assert_eq!(out.lines().count(), 1, "{out}");
+    }
+    assert_eq!(
+        sandbox.json(&["users", "get", "user_m"]),
+        json!({"userId": "user_m", "role": "manager", "organizationIds": ["org_1"],
+               "companyIds": ["co_2"], "locationIds": ["loc_9"], "suspended": false})
     );
-    let message = sandbox.user_error(&["seed", &resources]);
-    assert!(message.contains("not supported yet"), "{message}");
+
+    // Parents already in the store resolve: a location under co_1, a package at loc_1, and a company
+    // and a template under org_1, none of those parents in this file.
+    let more = write(
+        &sandbox.dir,
+        "more.json",
+        &json!({
+            "companies": [{"id": "co_2", "organizationId": "org_1", "name": "Acme West"}],
+            "locations": [{"id": "loc_2", "companyId": "co_1", "name": "Cambridge"}],
+            "templates": [{"id": "tpl_2", "organizationId": "org_1", "name": "Lease"}],
+            "users": [{"id": "user_s", "role": "signer", "suspended": true}],
+            "packages": [
+                {"id": "pkg_2", "locationId": "loc_1", "title": "Addendum", "signers": ["user_s"],
+                 "documents": [{"id": "doc_2", "name": "addendum.pdf"}]},
+                {"id": "pkg_3", "locationId": "loc_2", "title": "NDA", "signers": ["user_c"],
+                 "documents": [{"id": "doc_3", "name": "nda.pdf"}]}
+            ]
+        }),
+    );
+    let out = sandbox.ok(&["seed", &more]);
+    assert!(
+        out.contains("1 company, 1 location, 1 template, 1 user, 2 packages"),
+        "{out}"
+    );
+    assert_eq!(sandbox.json(&["users", "get", "user_s"])["suspended"], true);
+}
+
+#[test]
+fn seed_refuses_bad_files_and_writes_nothing() {
+    let sandbox = Sandbox::new("seed-errors");
+    sandbox.ok(&["seed", &write(&sandbox.dir, "base.json", &issue_example())]);
+
+    // Each file holds a valid new user before the mistake: it must not be written.
+    let user = json!({"id": "user_new", "role": "signer"});
+    let package = |location: &str| {
+        json!({"id": "pkg_x", "locationId": location, "title": "T", "signers": ["user_new"],
+               "documents": [{"id": "doc_x", "name": "x.pdf"}]})
+    };
+    let cases = [
+        (
+            json!({"users": [user], "packages": [package("loc_1"), package("loc_x")]}),
+            r#"packages[1].id "pkg_x": duplicate id (also packages[0].id)"#,
+        ),
+        (
+            json!({"users": [user], "packages": [package("loc_1"), {"id": "pkg_y",
+                "locationId": "loc_x", "title": "T", "signers": ["user_new"],
+                "documents": [{"id": "doc_x", "name": "x.pdf"}]}]}),
+            r#"packages[1].locationId "loc_x": no such location"#,
+        ),
+        (
+            json!({"users": [user], "locations": [{"id": "loc_3", "companyId": "co_x",
+                "name": "Nowhere"}]}),
+            r#"locations[0].companyId "co_x": no such company"#,
+        ),
+        (
+            json!({"users": [user], "companies": [{"id": "co_3", "organizationId": "org_x",
+                "name": "X"}]}),
+            r#"companies[0].organizationId "org_x": no such organization"#,
+        ),
+        (
+            json!({"users": [user], "templates": [{"id": "tpl_3", "organizationId": "org_x",
+                "name": "X"}]}),
+            r#"templates[0].organizationId "org_x": no such organization"#,
+        ),
+        (
+            json!({"users": [user, {"id": "user_r", "role": "root"}]}),
+            r#"users[1].role "root": expected signer, manager or admin"#,
+        ),
+        (
+            json!({"users": [user], "organizations": [{"id": "org_2", "name": "A", "size": 3}]}),
+            "organizations[0]: unknown field `size`",
+        ),
+        (
+            json!({"users": [user], "organizations": [{"id": "org 2", "name": "A"}]}),
+            r#"organizations[0].id "org 2": use 1 to 128 letters, digits, _ or -"#,
+        ),
+        (
+            json!({"users": [user], "locations": [{"id": "loc_3", "companyId": "co_1",
+                "name": "x".repeat(201)}]}),
+            "locations[0].name",
+        ),
+        (
+            json!({"users": [user], "widgets": []}),
+            "invalid seed file: unknown field `widgets`",
+        ),
+    ];
+    for (index, (value, expected)) in cases.into_iter().enumerate() {
+        let file = write(&sandbox.dir, &format!("bad-{index}.json"), &value);
+        let message = sandbox.user_error(&["seed", &file]);
+        assert!(message.starts_with(expected), "{value}: {message}");
+        assert_eq!(
+            sandbox.user_error(&["users", "get", "user_new"]),
+            "no user user_new",
+            "{value}"
+        );
+    }
+
     let message = sandbox.user_error(&["seed", "missing.json"]);
     assert!(message.contains("missing.json"), "{message}");
+    std::fs::write(sandbox.dir.join("broken.json"), "{\"users\": [").unwrap();
+    let message = sandbox.user_error(&["seed", "broken.json"]);
+    assert!(message.starts_with("invalid seed file"), "{message}");
 }
 
 #[test]
