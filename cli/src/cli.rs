@@ -47,7 +47,8 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 3000)]
     pub port: u16,
-    /// Seed demo users and print a token command for each.
+    /// Seed a demo world (organizations, companies, locations, templates, packages, one user per
+    /// role) and print a token command for each user.
     #[arg(long)]
     pub demo: bool,
     /// Authorizer cache TTL in seconds (default: ReauthorizeEvery from the template).

@@ -22,8 +22,9 @@ use gatehouse::authorizer::Authorizer;
 use gatehouse::clock::SystemClock;
 use gatehouse::config::{AuthorizerConfig, Env};
 use gatehouse::keys::KeyCacheOptions;
+use gatehouse::resources::ResourceService;
 use gatehouse::self_service::KeyService;
-use gatehouse::store::KeyStore;
+use gatehouse::store::ResourceStore;
 use tokio::net::TcpListener;
 
 use crate::cli::{Failure, ServeArgs};
@@ -174,11 +175,21 @@ impl Local<'_> {
                 .map_err(|e| Failure::new(e.to_string()))?;
         let service = KeyService::from_parts(
             self.target.store().clone(),
-            prefix,
+            prefix.clone(),
             Some(pepper.pepper()?),
             Arc::new(SystemClock),
         );
-        let functions = functions(Arc::new(authorizer), Arc::new(service));
+        // The resource routes need no pepper, as in Lambda (`ResourceService::from_env`).
+        let resources = ResourceService::new(
+            KeyService::from_parts(
+                self.target.store().clone(),
+                prefix,
+                None,
+                Arc::new(SystemClock),
+            ),
+            Arc::new(SystemClock),
+        );
+        let functions = functions(Arc::new(authorizer), Arc::new(service), Arc::new(resources));
 
         let template_ttl = template
             .api
@@ -273,9 +284,10 @@ impl Local<'_> {
 /// The in-process functions by `CodeUri`. Each goes through [`lambda_handler`]: the gateway's JSON
 /// event is deserialized into the function's event type and its result serialized, as the Lambda
 /// runtime does, and the handler is the function crate's own `function_handler`.
-pub fn functions<S: KeyStore + 'static>(
+pub fn functions<S: ResourceStore + 'static>(
     authorizer: Arc<Authorizer<S>>,
     service: Arc<KeyService<S>>,
+    resources: Arc<ResourceService<S>>,
 ) -> HashMap<String, Arc<dyn LambdaFunction>> {
     let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
     functions.insert(
@@ -290,8 +302,11 @@ pub fn functions<S: KeyStore + 'static>(
         lambda_handler(health::function_handler),
     );
     macro_rules! route {
-        ($uri:literal, $krate:ident) => {{
-            let service = Arc::clone(&service);
+        ($uri:literal, $krate:ident) => {
+            route!($uri, $krate, service)
+        };
+        ($uri:literal, $krate:ident, $service:ident) => {{
+            let service = Arc::clone(&$service);
             functions.insert(
                 $uri.into(),
                 lambda_handler(move |event| {
@@ -305,6 +320,23 @@ pub fn functions<S: KeyStore + 'static>(
     route!("functions/create-key", create_key);
     route!("functions/list-keys", list_keys);
     route!("functions/revoke-key", revoke_key);
+    route!(
+        "functions/list-organizations",
+        list_organizations,
+        resources
+    );
+    route!("functions/get-organization", get_organization, resources);
+    route!("functions/list-companies", list_companies, resources);
+    route!("functions/list-locations", list_locations, resources);
+    route!("functions/list-templates", list_templates, resources);
+    route!(
+        "functions/list-location-packages",
+        list_location_packages,
+        resources
+    );
+    route!("functions/signing-session", signing_session, resources);
+    route!("functions/get-package", get_package, resources);
+    route!("functions/create-package", create_package, resources);
     functions
 }
 
@@ -380,6 +412,15 @@ mod tests {
             "functions/create-key",
             "functions/list-keys",
             "functions/revoke-key",
+            "functions/list-organizations",
+            "functions/get-organization",
+            "functions/list-companies",
+            "functions/list-locations",
+            "functions/list-templates",
+            "functions/list-location-packages",
+            "functions/signing-session",
+            "functions/get-package",
+            "functions/create-package",
         ];
         for uri in template.required_code_uris() {
             assert!(known.contains(&uri.as_str()), "{uri}");

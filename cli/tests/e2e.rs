@@ -28,6 +28,8 @@ mod demo;
 mod keys;
 #[path = "e2e/outage.rs"]
 mod outage;
+#[path = "e2e/resources.rs"]
+mod resources;
 #[path = "e2e/routes.rs"]
 mod routes;
 #[path = "e2e/secrecy.rs"]
@@ -93,6 +95,8 @@ macro_rules! e2e_tests {
                 no_secret_in_store_or_logs => secrecy::no_secret_in_store_or_logs, DEFAULT;
                 demo_users => demo::demo_users, ServeOptions { ttl: None, demo: true };
                 store_outage_is_a_500 => outage::store_outage_is_a_500, DEFAULT;
+                resources_matrix => resources::matrix, DEFAULT;
+                resources_pagination => resources::pagination, DEFAULT;
             );
         }
     };

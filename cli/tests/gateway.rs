@@ -119,6 +119,15 @@ fn fixture_on(template: Template, options: GatewayOptions, me: Option<Route>) ->
         "functions/create-key",
         "functions/list-keys",
         "functions/revoke-key",
+        "functions/list-organizations",
+        "functions/get-organization",
+        "functions/list-companies",
+        "functions/list-locations",
+        "functions/list-templates",
+        "functions/list-location-packages",
+        "functions/signing-session",
+        "functions/get-package",
+        "functions/create-package",
     ] {
         let calls = Arc::clone(&route_calls);
         let custom = if uri == "functions/me" {
@@ -498,6 +507,15 @@ fn a_declared_function_without_a_route_must_be_known_too() {
         "functions/create-key",
         "functions/list-keys",
         "functions/revoke-key",
+        "functions/list-organizations",
+        "functions/get-organization",
+        "functions/list-companies",
+        "functions/list-locations",
+        "functions/list-templates",
+        "functions/list-location-packages",
+        "functions/signing-session",
+        "functions/get-package",
+        "functions/create-package",
     ] {
         functions.insert(uri.into(), Arc::new(|event: Value| echo(event)));
     }

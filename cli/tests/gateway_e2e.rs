@@ -19,6 +19,7 @@ use gatehouse::authorizer::{Authorizer, Parts, http_client};
 use gatehouse::clock::FixedClock;
 use gatehouse::jwt::VerifierSettings;
 use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
+use gatehouse::resources::ResourceService;
 use gatehouse::self_service::KeyService;
 use gatehouse::store::memory::MemoryStore;
 use gatehouse_cli::gateway::{Gateway, GatewayOptions, ManualClock};
@@ -62,10 +63,19 @@ async fn stack() -> Stack {
         store.clone(),
         ApiKeyPrefix::default_prefix(),
         Some(samples::pepper()),
+        clock.clone(),
+    ));
+    let resources = Arc::new(ResourceService::new(
+        KeyService::from_parts(
+            store.clone(),
+            ApiKeyPrefix::default_prefix(),
+            None,
+            clock.clone(),
+        ),
         clock,
     ));
 
-    let functions = gatehouse_cli::serve::functions(authorizer, service);
+    let functions = gatehouse_cli::serve::functions(authorizer, service, resources);
 
     let template =
         Template::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();
@@ -174,6 +184,53 @@ async fn sessions_and_keys_reach_the_functions_with_their_context() {
         .await;
     assert_eq!(status, 403);
     assert_eq!(body["code"], "signed_in_user_required");
+}
+
+#[tokio::test]
+async fn the_resource_routes_are_served_with_their_path_parameters() {
+    let s = stack().await;
+    samples::seed_world(&s.store, &samples::pepper())
+        .await
+        .unwrap();
+    let key = bearer(&samples::sample_api_key());
+    let (status, _, body) = s
+        .call(
+            "GET",
+            "/v1/organizations/org_demo/companies",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"][0]["id"], "co_demo_east");
+    let create = json!({"locationId": "loc_demo_1", "title": "Lease", "signerUserIds": [samples::DEV_SIGNER], "documents": [{"name": "a.pdf"}]});
+    let (status, _, body) = s
+        .call(
+            "POST",
+            "/v1/signing/manager/signings",
+            Some(&key),
+            Some(create.clone()),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (403, &json!("admin access is read-only"))
+    );
+
+    let manager = bearer(&dev_key().session_token(samples::DEV_MANAGER, NOW));
+    let (status, _, created) = s
+        .call(
+            "POST",
+            "/v1/signing/manager/signings",
+            Some(&manager),
+            Some(create),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let signer = bearer(&dev_key().session_token(samples::DEV_SIGNER, NOW));
+    let path = format!("/v1/signing/packages/{}", created["id"].as_str().unwrap());
+    let (status, _, body) = s.call("GET", &path, Some(&signer), None).await;
+    assert_eq!((status, &body["title"]), (200, &json!("Lease")));
 }
 
 #[tokio::test]

@@ -1,0 +1,25 @@
+//! Feeds `events/list-organizations.json` through the handler, on an in-memory store holding the sample world.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use gatehouse_testkit::samples::{
+    memory_resource_service, proxy_lambda_event as event, status_and_json,
+};
+
+const NOW: i64 = 1_800_000_000;
+
+#[tokio::test]
+async fn an_admin_lists_every_organization() {
+    let service = memory_resource_service(NOW).await;
+    let response = list_organizations::function_handler(&service, event("list-organizations.json"))
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(&response);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"][0]["id"], "org_demo");
+    assert_eq!(body["nextCursor"], serde_json::Value::Null);
+}
