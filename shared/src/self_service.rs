@@ -383,9 +383,9 @@ impl<S: KeyStore> KeyService<S> {
     }
 
     /// The principal a request acts as, scoped to a key: an API-key caller is already its key; a
-    /// session is scoped to the key named by `X-Use-Api-Key` if it is the caller's and usable,
-    /// otherwise to the caller's oldest usable key, and then carries that key's id and acts with its
-    /// scopes; a session without a usable key is unchanged. One strongly consistent read, per request.
+    /// session is scoped to the key named by `X-Use-Api-Key` if it is the caller's and usable (and
+    /// then acts with that key's scopes), otherwise to the caller's oldest usable key (its id only);
+    /// a session without a usable key is unchanged. One strongly consistent read, per request.
     pub async fn scoped(
         &self,
         mut principal: Principal,
@@ -396,9 +396,15 @@ impl<S: KeyStore> KeyService<S> {
         }
         let now = self.clock.now_unix();
         let keys = self.store.active_keys_of(&principal.user_id).await?;
-        if let Some(key) = choose_scoped_key(&keys, use_api_key.map(str::trim), now) {
+        let wanted = use_api_key.map(str::trim);
+        if let Some(key) = choose_scoped_key(&keys, wanted, now) {
+            // Naming a key is asking to act as it: its scopes apply. The silent default (the oldest
+            // key) only attributes the request; narrowing there would make a user's browser session
+            // read-only the day they create a read-only key for a script.
+            if wanted == Some(key.key_id.as_str()) {
+                principal.scopes = key.scopes;
+            }
             principal.key_id = Some(key.key_id.clone());
-            principal.scopes = key.scopes;
         }
         Ok(principal)
     }

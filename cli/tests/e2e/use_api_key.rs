@@ -49,12 +49,17 @@ pub async fn use_api_key_header(serve: &Serve) {
     let named = me_using(serve, &session, &newer.id).await;
     assert_eq!(key_id(&named), Some(newer.id.clone()), "named: {named}");
     assert_eq!(named["authType"], "session");
-    // A session scoped to a key acts with that key's scopes.
+    // Naming a key acts with its scopes; the silent default only attributes the request.
     assert_eq!(named["scopes"], json!(["read", "write"]), "{named}");
     assert_eq!(
-        me(serve, &session).await["scopes"],
+        me_using(serve, &session, &oldest.id).await["scopes"],
         json!(["read"]),
-        "scoped to the read-only oldest key"
+        "named read-only key"
+    );
+    assert_eq!(
+        me(serve, &session).await["scopes"],
+        json!(["read", "write"]),
+        "default (oldest, read-only) key: attribution only"
     );
     assert_eq!(
         key_id(&me_using(serve, &session, &oldest.id).await),
