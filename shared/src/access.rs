@@ -9,7 +9,8 @@
 //! - `manager` reads and creates inside its memberships, which cascade down: an organization
 //!   membership covers its companies and their locations, a company membership its locations;
 //! - `signer` reads the packages it is assigned to, nothing else;
-//! - `none` (signed in, no record) reaches no resource.
+//! - `none` (signed in, no record) reads only the packages it is assigned to (package signers need not
+//!   have a record).
 //!
 //! Scope is decided before existence: an id the caller has no provable scope over is a 403 naming the
 //! resource kind whether or not it exists; only a caller with scope learns that something is missing.
@@ -89,7 +90,7 @@ pub fn reach(
             Err(ApiError::Forbidden("admin access is read-only".into()))
         }
         (Role::Manager, _, _) => Ok(Reach::Memberships(memberships)),
-        (Role::Signer, Action::Read, Kind::Package) => Ok(Reach::Assigned),
+        (Role::Signer | Role::None, Action::Read, Kind::Package) => Ok(Reach::Assigned),
         (Role::Signer | Role::None, Action::Write, _) => Err(ApiError::Forbidden(
             "only managers can create signing packages".into(),
         )),
@@ -99,7 +100,7 @@ pub fn reach(
 
 /// The caller's memberships: from the context, or from the user record when they were over the
 /// context budget (a user without a record has none).
-pub async fn memberships_of<S: ResourceStore>(
+pub async fn memberships_of<S: crate::store::AuthStore>(
     principal: &Principal,
     store: &S,
 ) -> Result<Memberships, ApiError> {

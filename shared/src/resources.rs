@@ -149,9 +149,9 @@ fn package_view(p: Package) -> PackageView {
 pub fn page_request(request: &ApiGatewayProxyRequest) -> Result<PageRequest, ApiError> {
     let limit = match api::query_parameter(request, "limit") {
         None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
+        Some(text) => Some(text)
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<usize>().ok())
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
                 ApiError::BadRequest(format!(
@@ -423,12 +423,25 @@ impl<S: ResourceStore> ResourceService<S> {
     ) -> Result<ListView<PackageView>, ApiError> {
         let (principal, _) = self.caller(request, Action::Read, Kind::Package).await?;
         let page = page_request(request)?;
-        Ok(ListView::of(
-            self.store()
-                .packages_of_signer(&principal.user_id, page)
-                .await?,
-            package_view,
-        ))
+        let assigned = self
+            .store()
+            .packages_of_signer(&principal.user_id, page)
+            .await?;
+        // The signer copies index the assignment; the package record is the truth. Re-read each one
+        // so a copy left behind by a re-seed that dropped this signer grants nothing, and the answer
+        // shows the package as it is now.
+        let mut items = Vec::with_capacity(assigned.items.len());
+        for copy in assigned.items {
+            if let Some(package) = self.store().package(&copy.id).await?
+                && package.signers.contains(&principal.user_id)
+            {
+                items.push(package_view(package));
+            }
+        }
+        Ok(ListView {
+            items,
+            next_cursor: assigned.next.map(|c| c.as_str().to_owned()),
+        })
     }
 
     /// `GET /v1/signing/packages/{packageId}`: its signers, a manager whose scope covers its location,

@@ -416,6 +416,7 @@ impl<S: KeyStore> KeyService<S> {
         use_api_key: Option<&str>,
     ) -> Result<MeView, ApiError> {
         let principal = self.scoped(principal, use_api_key).await?;
+        let memberships = crate::access::memberships_of(&principal, &self.store).await?;
         Ok(MeView {
             user_id: principal.user_id,
             auth_type: principal.auth_type.as_str(),
@@ -424,9 +425,9 @@ impl<S: KeyStore> KeyService<S> {
             scopes: principal.scopes.names(),
             session_id: principal.session_id,
             memberships: MembershipsView {
-                organization_ids: principal.memberships.organization_ids,
-                company_ids: principal.memberships.company_ids,
-                location_ids: principal.memberships.location_ids,
+                organization_ids: memberships.organization_ids,
+                company_ids: memberships.company_ids,
+                location_ids: memberships.location_ids,
             },
         })
     }

@@ -525,9 +525,10 @@ fn package(
     check_unique(seen, &format!("{path}.id"), &entry.id)?;
     check_id(&format!("{path}.locationId"), &entry.location_id)?;
     check_name(&format!("{path}.title"), &entry.title)?;
-    if entry.signers.is_empty() {
+    let max = gatehouse::resources::MAX_ITEMS;
+    if entry.signers.is_empty() || entry.signers.len() > max {
         return Err(Failure::new(format!(
-            "{path}.signers: expected at least one signer"
+            "{path}.signers: expected 1 to {max} signers"
         )));
     }
     let mut signers = HashMap::new();
@@ -536,9 +537,9 @@ fn package(
         check_id(&here, signer)?;
         check_unique(&mut signers, &here, signer)?;
     }
-    if entry.documents.is_empty() {
+    if entry.documents.is_empty() || entry.documents.len() > max {
         return Err(Failure::new(format!(
-            "{path}.documents: expected at least one document"
+            "{path}.documents: expected 1 to {max} documents"
         )));
     }
     let mut documents = Vec::with_capacity(entry.documents.len());
@@ -845,7 +846,7 @@ mod tests {
             (
                 json!({"packages": [{"id": "p", "locationId": "l", "title": "T", "signers": [],
                     "documents": [{"id": "d", "name": "d.pdf"}]}]}),
-                "packages[0].signers: expected at least one signer",
+                "packages[0].signers: expected 1 to 50 signers",
             ),
             (
                 json!({"packages": [{"id": "p", "locationId": "l", "title": "T",
@@ -855,7 +856,7 @@ mod tests {
             (
                 json!({"packages": [{"id": "p", "locationId": "l", "title": "T",
                     "signers": ["u"], "documents": []}]}),
-                "packages[0].documents: expected at least one document",
+                "packages[0].documents: expected 1 to 50 documents",
             ),
             (
                 json!({"packages": [{"id": "p", "locationId": "l", "title": "T",
