@@ -281,6 +281,25 @@ impl Local<'_> {
     }
 }
 
+/// Every `CodeUri` [`functions`] registers: the function crates `serve` runs in-process.
+pub const CODE_URIS: [&str; 15] = [
+    "functions/authorizer",
+    "functions/health",
+    "functions/me",
+    "functions/create-key",
+    "functions/list-keys",
+    "functions/revoke-key",
+    "functions/list-organizations",
+    "functions/get-organization",
+    "functions/list-companies",
+    "functions/list-locations",
+    "functions/list-templates",
+    "functions/list-location-packages",
+    "functions/signing-session",
+    "functions/get-package",
+    "functions/create-package",
+];
+
 /// The in-process functions by `CodeUri`. Each goes through [`lambda_handler`]: the gateway's JSON
 /// event is deserialized into the function's event type and its result serialized, as the Lambda
 /// runtime does, and the handler is the function crate's own `function_handler`.
@@ -405,25 +424,8 @@ mod tests {
     #[test]
     fn the_built_in_template_declares_every_function() {
         let template = Template::parse(BUILT_IN_TEMPLATE).unwrap();
-        let known = [
-            "functions/authorizer",
-            "functions/health",
-            "functions/me",
-            "functions/create-key",
-            "functions/list-keys",
-            "functions/revoke-key",
-            "functions/list-organizations",
-            "functions/get-organization",
-            "functions/list-companies",
-            "functions/list-locations",
-            "functions/list-templates",
-            "functions/list-location-packages",
-            "functions/signing-session",
-            "functions/get-package",
-            "functions/create-package",
-        ];
         for uri in template.required_code_uris() {
-            assert!(known.contains(&uri.as_str()), "{uri}");
+            assert!(CODE_URIS.contains(&uri.as_str()), "{uri}");
         }
     }
 }

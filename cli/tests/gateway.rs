@@ -113,22 +113,10 @@ fn fixture_on(template: Template, options: GatewayOptions, me: Option<Route>) ->
             fake_authorizer(event)
         }),
     );
-    for uri in [
-        "functions/health",
-        "functions/me",
-        "functions/create-key",
-        "functions/list-keys",
-        "functions/revoke-key",
-        "functions/list-organizations",
-        "functions/get-organization",
-        "functions/list-companies",
-        "functions/list-locations",
-        "functions/list-templates",
-        "functions/list-location-packages",
-        "functions/signing-session",
-        "functions/get-package",
-        "functions/create-package",
-    ] {
+    for uri in gatehouse_cli::serve::CODE_URIS
+        .into_iter()
+        .filter(|uri| *uri != "functions/authorizer")
+    {
         let calls = Arc::clone(&route_calls);
         let custom = if uri == "functions/me" {
             me.clone()
@@ -500,23 +488,7 @@ fn a_declared_function_without_a_route_must_be_known_too() {
     );
     let template = Template::parse(&text).unwrap();
     let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
-    for uri in [
-        "functions/authorizer",
-        "functions/health",
-        "functions/me",
-        "functions/create-key",
-        "functions/list-keys",
-        "functions/revoke-key",
-        "functions/list-organizations",
-        "functions/get-organization",
-        "functions/list-companies",
-        "functions/list-locations",
-        "functions/list-templates",
-        "functions/list-location-packages",
-        "functions/signing-session",
-        "functions/get-package",
-        "functions/create-package",
-    ] {
+    for uri in gatehouse_cli::serve::CODE_URIS {
         functions.insert(uri.into(), Arc::new(|event: Value| echo(event)));
     }
     let error = Gateway::new(template, functions, GatewayOptions::default()).unwrap_err();
