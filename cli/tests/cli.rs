@@ -68,15 +68,7 @@ impl Sandbox {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "{args:?}: {:?}\nstdout: {}\nstderr: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
+        gatehouse_testkit::serve::success_stdout(args, self.run(args))
     }
 
     fn json(&self, args: &[&str]) -> Value {

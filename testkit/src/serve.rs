@@ -225,15 +225,7 @@ impl Serve {
 
     /// Like [`Serve::cli`], and panics unless it succeeds; its stdout.
     pub fn cli_ok(&self, args: &[&str]) -> String {
-        let output = self.cli(args);
-        assert!(
-            output.status.success(),
-            "gatehouse {args:?} failed ({}):\nstdout: {}\nstderr: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
+        success_stdout(args, self.cli(args))
     }
 
     /// A session JWT for `sub` from `gatehouse token mint`.
@@ -490,4 +482,17 @@ fn flatten(value: &AttributeValue, out: &mut Vec<u8>) {
         }
         other => out.extend_from_slice(format!("{other:?}").as_bytes()),
     }
+}
+
+/// The stdout of a `gatehouse <args>` run that must have succeeded; panics showing both streams
+/// otherwise.
+pub fn success_stdout(args: &[&str], output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "gatehouse {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }
