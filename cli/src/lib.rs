@@ -6,6 +6,7 @@ pub mod commands;
 pub mod demo;
 pub mod devkey;
 pub mod embedded;
+pub mod fuzzing;
 pub mod gateway;
 pub mod home;
 pub mod serve;

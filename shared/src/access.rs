@@ -226,6 +226,7 @@ mod tests {
             clerk_org_id: None,
             clerk_org_role: None,
             memberships_omitted: false,
+            expires_at: None,
         }
     }
 

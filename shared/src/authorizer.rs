@@ -106,12 +106,17 @@ impl Authorizer<DynamoStore> {
         Self::from_config(config, &sdk, KeyCacheOptions::default()).await
     }
 
-    /// Builds the authorizer from parsed configuration and an SDK configuration.
+    /// Builds the authorizer from parsed configuration and an SDK configuration. The key cache's age
+    /// comes from the configuration (`CLERK_JWKS_MAX_AGE_SECS`); `options` tunes the rest.
     pub async fn from_config(
         config: AuthorizerConfig,
         sdk: &aws_config::SdkConfig,
         options: KeyCacheOptions,
     ) -> Result<Self, InitError> {
+        let options = KeyCacheOptions {
+            max_age: std::time::Duration::from_secs(u64::from(config.clerk.jwks_max_age_secs)),
+            ..options
+        };
         let needs_secrets = matches!(config.pepper, PepperSource::SecretId(_))
             || matches!(config.clerk.keys, ClerkKeyConfig::BackendApi { .. });
         let secrets_client = needs_secrets.then(|| aws_sdk_secretsmanager::Client::new(sdk));
@@ -343,6 +348,7 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             clerk_org_id: None,
             clerk_org_role: None,
             memberships_omitted: false,
+            expires_at: record.expires_at,
         }))
     }
 
@@ -378,6 +384,7 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             clerk_org_id: claims.org_id,
             clerk_org_role: claims.org_role,
             memberships_omitted: false,
+            expires_at: Some(claims.valid_until),
         }))
     }
 }

@@ -61,6 +61,9 @@ pub struct ClerkConfig {
     pub clock_skew_secs: u32,
     /// `CLERK_ALLOW_PENDING_SESSIONS` (default false).
     pub allow_pending_sessions: bool,
+    /// `CLERK_JWKS_MAX_AGE_SECS` (default 300, from 10 to 86400): fetched keys older than this are
+    /// refreshed before use.
+    pub jwks_max_age_secs: u32,
 }
 
 /// Everything the authorizer reads from its environment.
@@ -143,6 +146,12 @@ fn parse_bool(var: &'static str, value: Option<String>) -> Result<bool, ConfigEr
     }
 }
 
+/// Default of `CLERK_JWKS_MAX_AGE_SECS`.
+pub const DEFAULT_JWKS_MAX_AGE_SECS: u32 = 300;
+/// Accepted `CLERK_JWKS_MAX_AGE_SECS`: at least the 10 s refetch interval (a shorter age could not
+/// refetch any sooner), at most a day.
+const JWKS_MAX_AGE_RANGE: std::ops::RangeInclusive<u32> = 10..=86_400;
+
 impl ClerkConfig {
     /// Reads the `CLERK_*` variables.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
@@ -187,12 +196,26 @@ impl ClerkConfig {
             "CLERK_ALLOW_PENDING_SESSIONS",
             env.get("CLERK_ALLOW_PENDING_SESSIONS"),
         )?;
+        let jwks_max_age_secs = match env.get("CLERK_JWKS_MAX_AGE_SECS") {
+            None => DEFAULT_JWKS_MAX_AGE_SECS,
+            Some(value) => value
+                .parse::<u32>()
+                .ok()
+                .filter(|age| JWKS_MAX_AGE_RANGE.contains(age))
+                .ok_or_else(|| {
+                    invalid(
+                        "CLERK_JWKS_MAX_AGE_SECS",
+                        "must be a whole number of seconds from 10 to 86400",
+                    )
+                })?,
+        };
         Ok(ClerkConfig {
             issuer,
             keys,
             authorized_parties,
             clock_skew_secs,
             allow_pending_sessions,
+            jwks_max_age_secs,
         })
     }
 }
@@ -309,7 +332,23 @@ mod tests {
         assert_eq!(config.clerk.clock_skew_secs, 5);
         assert_eq!(config.clerk.authorized_parties, None);
         assert!(!config.clerk.allow_pending_sessions);
+        assert_eq!(config.clerk.jwks_max_age_secs, 300);
         assert!(matches!(config.pepper, PepperSource::SecretId(ref id) if id == "pepper"));
+    }
+
+    #[test]
+    fn jwks_max_age_is_read_and_bounded() {
+        let with = |value: &str| {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("CLERK_JWKS_MAX_AGE_SECS", value));
+            AuthorizerConfig::from_env(&env(&pairs))
+        };
+        assert_eq!(with("10").unwrap().clerk.jwks_max_age_secs, 10);
+        assert_eq!(with("86400").unwrap().clerk.jwks_max_age_secs, 86_400);
+        assert_eq!(with("").unwrap().clerk.jwks_max_age_secs, 300);
+        for bad in ["9", "0", "86401", "-5", "5m", "1.5"] {
+            assert_eq!(with(bad).unwrap_err().var, "CLERK_JWKS_MAX_AGE_SECS", "{bad}");
+        }
     }
 
     #[test]

@@ -164,6 +164,9 @@ pub struct SessionClaims {
     pub sts: Option<String>,
     /// Expiry.
     pub exp: i64,
+    /// The first instant the token is refused: `exp` plus the clock skew (what the authorizer puts in
+    /// the context as `expiresAt`).
+    pub valid_until: i64,
     /// Active organization id (v2 `o.id`, v1 `org_id`).
     pub org_id: Option<String>,
     /// Role in the active organization (v2 `o.rol`, v1 `org_role`).
@@ -239,7 +242,7 @@ impl ClerkVerifier {
         }
     }
 
-    fn check_claims(&self, payload_b64: &str) -> Result<SessionClaims, InvalidReason> {
+    pub(crate) fn check_claims(&self, payload_b64: &str) -> Result<SessionClaims, InvalidReason> {
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| InvalidReason::Malformed)?;
@@ -261,8 +264,9 @@ impl ClerkVerifier {
         let now = self.clock.now_unix();
         let skew = i64::from(s.clock_skew_secs);
         let exp = raw.exp.ok_or(InvalidReason::MissingExpiry)?;
+        let valid_until = exp.saturating_add(skew);
         // As Clerk's SDK and RFC 7519: the token is expired once now reaches exp (plus the skew).
-        if now >= exp.saturating_add(skew) {
+        if now >= valid_until {
             return Err(InvalidReason::Expired);
         }
         if raw.nbf.is_some_and(|nbf| nbf > now.saturating_add(skew)) {
@@ -297,6 +301,7 @@ impl ClerkVerifier {
             azp: owned(raw.azp),
             sts: owned(raw.sts),
             exp,
+            valid_until,
             org_id: owned(org_id),
             org_role: owned(org_role),
             version: raw.v.unwrap_or(1),
@@ -304,15 +309,16 @@ impl ClerkVerifier {
     }
 }
 
-struct Parts<'a> {
-    header: &'a str,
-    payload: &'a str,
-    signature: &'a str,
-    signed: &'a str,
+/// A token split into its segments (borrowed), and the signed part `header.payload`.
+pub(crate) struct Parts<'a> {
+    pub(crate) header: &'a str,
+    pub(crate) payload: &'a str,
+    pub(crate) signature: &'a str,
+    pub(crate) signed: &'a str,
 }
 
 /// Size cap, exactly three non-empty segments of the base64url alphabet (no padding, no stray bytes).
-fn split(token: &str) -> Result<Parts<'_>, InvalidReason> {
+pub(crate) fn split(token: &str) -> Result<Parts<'_>, InvalidReason> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(InvalidReason::TooLarge);
     }
@@ -358,11 +364,13 @@ static BASE64URL: [bool; 256] = {
     table
 };
 
-struct Header {
-    kid: String,
+/// The header facts verification goes on.
+pub(crate) struct Header {
+    pub(crate) kid: String,
 }
 
-fn parse_header(segment: &str) -> Result<Header, InvalidReason> {
+/// Decodes and checks the header segment (alg, typ, crit, cat, kid).
+pub(crate) fn parse_header(segment: &str) -> Result<Header, InvalidReason> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| InvalidReason::Malformed)?;

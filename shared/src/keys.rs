@@ -2,10 +2,15 @@
 //! on the hot path (contract section 5).
 //!
 //! Sources: a PEM public key (no network), Clerk's Backend API JWKS endpoint authenticated with the
-//! secret key, or a JWKS URL. The cache lives as long as the container. An unknown `kid` triggers a
-//! refetch at most once per refetch interval (10 s); concurrent misses wait for one shared fetch; a
-//! failed refresh keeps the keys already known; every fetch is bounded by a timeout and a body cap.
-//! JWKs are filtered to RSA signing keys usable with RS256 before they become [`DecodingKey`]s.
+//! secret key, or a JWKS URL. The cache lives as long as the container, but its keys age: once they
+//! are older than the maximum age (`CLERK_JWKS_MAX_AGE_SECS`, 300 s by default, as Clerk's own SDK),
+//! the next request that needs a key refreshes the set first, so a key Clerk withdraws stops
+//! verifying within that age. An unknown `kid` triggers a refetch at most once per refetch interval
+//! (10 s); concurrent misses and concurrent refreshes wait for one shared fetch; a failed refresh
+//! keeps the keys already known (stale on error) and is not retried before the refetch interval has
+//! passed, during which an unknown `kid` is a dependency failure rather than a rejection; every fetch
+//! is bounded by a timeout and a body cap. JWKs are filtered to RSA signing keys usable with RS256
+//! before they become [`DecodingKey`]s.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,6 +29,8 @@ pub struct KeyCacheOptions {
     pub fetch_timeout: Duration,
     /// Largest JWKS body accepted.
     pub max_body_bytes: usize,
+    /// Age after which fetched keys are refreshed before use (`CLERK_JWKS_MAX_AGE_SECS`).
+    pub max_age: Duration,
 }
 
 impl Default for KeyCacheOptions {
@@ -32,9 +39,13 @@ impl Default for KeyCacheOptions {
             refetch_interval: Duration::from_secs(10),
             fetch_timeout: Duration::from_secs(3),
             max_body_bytes: 64 * 1024,
+            max_age: Duration::from_secs(DEFAULT_MAX_AGE_SECS),
         }
     }
 }
+
+/// Default of `CLERK_JWKS_MAX_AGE_SECS`: five minutes, the JWKS cache lifetime of Clerk's own SDKs.
+pub const DEFAULT_MAX_AGE_SECS: u64 = crate::config::DEFAULT_JWKS_MAX_AGE_SECS as u64;
 
 /// A secret string (the Clerk secret key) that never appears in `Debug` output.
 #[derive(Clone)]
@@ -131,8 +142,19 @@ type KeyMap = HashMap<String, Arc<DecodingKey>>;
 #[derive(Default)]
 struct CacheState {
     keys: Arc<KeyMap>,
+    /// When `keys` were fetched (the last successful fetch).
+    loaded_at: Option<Instant>,
+    /// When the last fetch, successful or not, finished.
     last_attempt: Option<Instant>,
+    /// Why the last fetch failed; `None` once a fetch succeeds.
     last_error: Option<KeyFetchError>,
+}
+
+impl CacheState {
+    /// Whether the keys were fetched less than `max_age` ago.
+    fn fresh(&self, max_age: Duration) -> bool {
+        self.loaded_at.is_some_and(|at| at.elapsed() < max_age)
+    }
 }
 
 /// The HTTP client for key fetches: rustls, bounded timeouts, no redirects.
@@ -210,47 +232,56 @@ impl IssuerKeys {
 
     /// The kids currently cached.
     pub fn cached_kids(&self) -> Vec<String> {
-        let mut kids: Vec<String> = self.snapshot().keys().cloned().collect();
+        let mut kids: Vec<String> = self.read_state().keys.keys().cloned().collect();
         kids.sort();
         kids
     }
 
-    fn snapshot(&self) -> Arc<KeyMap> {
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, CacheState> {
         match self.state.read() {
-            Ok(state) => Arc::clone(&state.keys),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner().keys),
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 
-    /// The key for `kid`: from memory when known; otherwise after at most one (shared, rate-limited,
-    /// time-bounded) fetch.
+    /// The key for `kid`: from memory when known and fresh; otherwise after at most one (shared,
+    /// rate-limited, time-bounded) fetch. A known key whose refresh fails keeps working.
     pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyLookupError> {
         let url = match &self.source {
             KeySource::Pem(key) => return Ok(Arc::clone(key)),
             KeySource::Jwks { url, .. } => url,
         };
-        if let Some(key) = self.snapshot().get(kid) {
-            return Ok(Arc::clone(key));
-        }
-        // Miss: one fetch at a time. Whoever waited re-checks what the fetch before it brought.
-        let _guard = self.refresh.lock().await;
-        let (last_attempt, last_error) = {
-            let state = match self.state.read() {
-                Ok(state) => state,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            if let Some(key) = state.keys.get(kid) {
+        {
+            let state = self.read_state();
+            if state.fresh(self.options.max_age)
+                && let Some(key) = state.keys.get(kid)
+            {
                 return Ok(Arc::clone(key));
             }
-            (state.last_attempt, state.last_error.clone())
-        };
-        if let Some(at) = last_attempt
-            && at.elapsed() < self.options.refetch_interval
+        }
+        // A miss, or keys past their age: one fetch at a time. Whoever waited re-checks what the
+        // fetch before it brought.
+        let _guard = self.refresh.lock().await;
         {
-            return Err(match last_error {
-                Some(error) => KeyLookupError::Unavailable(error),
-                None => KeyLookupError::UnknownKid,
-            });
+            let state = self.read_state();
+            let known = state.keys.get(kid);
+            if let Some(key) = known
+                && state.fresh(self.options.max_age)
+            {
+                return Ok(Arc::clone(key));
+            }
+            let recently_tried = state
+                .last_attempt
+                .is_some_and(|at| at.elapsed() < self.options.refetch_interval);
+            if recently_tried {
+                // No fetch before the window has passed. Keys past their age get here only after a
+                // failed refresh (a successful one would have made them fresh): they keep working.
+                return match (known, &state.last_error) {
+                    (Some(key), _) => Ok(Arc::clone(key)),
+                    (None, Some(error)) => Err(KeyLookupError::Unavailable(error.clone())),
+                    (None, None) => Err(KeyLookupError::UnknownKid),
+                };
+            }
         }
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -259,10 +290,12 @@ impl IssuerKeys {
             Ok(state) => state,
             Err(poisoned) => poisoned.into_inner(),
         };
-        state.last_attempt = Some(Instant::now());
+        let now = Instant::now();
+        state.last_attempt = Some(now);
         match fetched {
             Ok(keys) => {
                 state.keys = Arc::new(keys);
+                state.loaded_at = Some(now);
                 state.last_error = None;
                 match state.keys.get(kid) {
                     Some(key) => Ok(Arc::clone(key)),
@@ -270,9 +303,15 @@ impl IssuerKeys {
                 }
             }
             Err(error) => {
-                // Keep serving what we had; this kid is not among it.
+                // Keep serving what we had (stale on error); an unknown kid cannot be decided.
                 state.last_error = Some(error.clone());
-                Err(KeyLookupError::Unavailable(error))
+                match state.keys.get(kid) {
+                    Some(key) => {
+                        tracing::warn!(error = %error, "key refresh failed; keeping the known keys");
+                        Ok(Arc::clone(key))
+                    }
+                    None => Err(KeyLookupError::Unavailable(error)),
+                }
             }
         }
     }

@@ -13,6 +13,8 @@ pub mod bearer;
 pub mod clock;
 pub mod config;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod jwt;
 pub mod keys;
 pub mod logging;

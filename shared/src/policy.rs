@@ -197,6 +197,7 @@ mod tests {
             clerk_org_id: None,
             clerk_org_role: None,
             memberships_omitted: false,
+            expires_at: None,
         };
         let allow = serde_json::to_value(allow(&principal, &arn)).unwrap();
         assert_eq!(allow["principalId"], "user_1");

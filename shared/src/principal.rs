@@ -170,6 +170,11 @@ pub struct Principal {
     /// The memberships did not fit the context budget and were left out: `memberships` is empty and
     /// routes must load them from the user record ([`crate::access::memberships_of`]).
     pub memberships_omitted: bool,
+    /// The first instant (Unix seconds) at which the credential is no longer valid: a session
+    /// token's `exp` plus the clock skew, an API key's expiry; `None` for a key that never expires.
+    /// Routes refuse the caller from then on, whatever the gateway's cached authorizer answer says
+    /// ([`Principal::expiry_rejection`]).
+    pub expires_at: Option<i64>,
 }
 
 /// Most bytes the three membership lists may take in the authorizer context. API Gateway limits the
@@ -191,6 +196,8 @@ pub mod keys {
     pub const CLERK_ORG_ROLE: &str = "clerkOrgRole";
     /// `"true"` when the membership lists were over budget and left out.
     pub const MEMBERSHIPS_OMITTED: &str = "membershipsOmitted";
+    /// Unix seconds after which the credential is no longer valid; empty when it never expires.
+    pub const EXPIRES_AT: &str = "expiresAt";
 }
 
 /// Why a request context could not be decoded into a [`Principal`].
@@ -227,7 +234,11 @@ impl Principal {
         let csv_bytes: usize = listed.map(|id| id.len() + 1).sum();
         let omit = self.memberships_omitted || csv_bytes > MEMBERSHIP_CONTEXT_BUDGET;
         let list = |ids: &[String]| if omit { Cow::Borrowed("") } else { list(ids) };
-        let entries: [(&'static str, Cow<'static, str>); 12] = [
+        let expires_at = match self.expires_at {
+            Some(at) => Cow::Owned(at.to_string()),
+            None => Cow::Borrowed(""),
+        };
+        let entries: [(&'static str, Cow<'static, str>); 13] = [
             (keys::USER_ID, Cow::Owned(self.user_id.clone())),
             (keys::AUTH_TYPE, Cow::Borrowed(self.auth_type.as_str())),
             (keys::ROLE, Cow::Borrowed(self.role.as_str())),
@@ -246,6 +257,7 @@ impl Principal {
                 keys::MEMBERSHIPS_OMITTED,
                 Cow::Borrowed(if omit { "true" } else { "false" }),
             ),
+            (keys::EXPIRES_AT, expires_at),
         ];
         entries
             .into_iter()
@@ -307,6 +319,18 @@ impl Principal {
         if auth_type == AuthType::ApiKey && key_id.is_none() {
             return Err(ContextError::Missing(keys::KEY_ID));
         }
+        // Always written by the authorizer; a context without it (a route deployed without this
+        // authorizer) says nothing about how long the credential lasts, so it is refused. A session
+        // always expires; only an API key may have no expiry (the empty value).
+        let expires_at = match (get(keys::EXPIRES_AT), auth_type) {
+            (None, _) | (Some(""), AuthType::Session) => {
+                return Err(ContextError::Missing(keys::EXPIRES_AT));
+            }
+            (Some(""), AuthType::ApiKey) => None,
+            (Some(text), _) => Some(
+                parse_unix_seconds(text).ok_or(ContextError::Invalid(keys::EXPIRES_AT))?,
+            ),
+        };
         Ok(Principal {
             user_id: required(keys::USER_ID)?.to_owned(),
             auth_type,
@@ -322,8 +346,32 @@ impl Principal {
             clerk_org_id: optional(keys::CLERK_ORG_ID),
             clerk_org_role: optional(keys::CLERK_ORG_ROLE),
             memberships_omitted: get(keys::MEMBERSHIPS_OMITTED) == Some("true"),
+            expires_at,
         })
     }
+
+    /// The 401 the authorizer would give this credential at `now` if it has expired by then (a
+    /// session's `token_expired`, a key's `invalid_api_key`), or `None` while it is valid. Expiry is
+    /// exclusive, as in the authorizer: the credential is refused from `expires_at` on.
+    pub fn expiry_rejection(&self, now: i64) -> Option<crate::error::Rejection> {
+        match self.expires_at {
+            Some(at) if now >= at => Some(match self.auth_type {
+                AuthType::Session => crate::error::Rejection::TokenExpired,
+                AuthType::ApiKey => crate::error::Rejection::InvalidApiKey,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Unix seconds as the context carries them: an optional `-` and 1 to 19 ASCII digits, nothing else
+/// (no `+`, no white space, no exponent).
+fn parse_unix_seconds(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 #[cfg(test)]
@@ -350,6 +398,7 @@ mod tests {
             clerk_org_id: None,
             clerk_org_role: None,
             memberships_omitted: false,
+            expires_at: None,
         }
     }
 
@@ -377,6 +426,7 @@ mod tests {
                 memberships: Memberships::default(),
                 clerk_org_id: Some("org_x".into()),
                 clerk_org_role: Some("org:admin".into()),
+                expires_at: Some(1_700_000_005),
                 ..sample()
             },
         ] {
@@ -395,7 +445,8 @@ mod tests {
         assert_eq!(context["companyIds"], "");
         assert_eq!(context["authType"], "api_key");
         assert_eq!(context["membershipsOmitted"], "false");
-        assert_eq!(context.len(), 12);
+        assert_eq!(context["expiresAt"], "");
+        assert_eq!(context.len(), 13);
     }
 
     #[test]
@@ -440,7 +491,7 @@ mod tests {
         );
         assert_eq!(
             decode(
-                json!({"authType": "session", "role": "admin", "userId": "u", "locationIds": "a,,b"})
+                json!({"authType": "session", "role": "admin", "userId": "u", "expiresAt": "100", "locationIds": "a,,b"})
             ),
             Err(ContextError::Invalid("locationIds"))
         );
@@ -450,6 +501,46 @@ mod tests {
             ),
             Err(ContextError::Invalid("scopes"))
         );
+        // expiresAt: always present; a session's is a number; a key's may be empty (never expires).
+        let session = |expires: Option<&str>| {
+            let mut context = json!({"authType": "session", "role": "admin", "userId": "u"});
+            if let Some(expires) = expires {
+                context["expiresAt"] = json!(expires);
+            }
+            decode(context)
+        };
+        assert_eq!(session(None), Err(ContextError::Missing("expiresAt")));
+        assert_eq!(session(Some("")), Err(ContextError::Missing("expiresAt")));
+        for bad in ["soon", "+5", " 5", "5 ", "1e9", "0x10", "99999999999999999999", "-"] {
+            assert_eq!(session(Some(bad)), Err(ContextError::Invalid("expiresAt")), "{bad}");
+        }
+        assert_eq!(session(Some("1700000000")).unwrap().expires_at, Some(1_700_000_000));
+        let key = decode(json!({"authType": "api_key", "role": "admin", "userId": "u", "keyId": "k_1"}));
+        assert_eq!(key, Err(ContextError::Missing("expiresAt")));
+        let key = decode(
+            json!({"authType": "api_key", "role": "admin", "userId": "u", "keyId": "k_1", "expiresAt": ""}),
+        );
+        assert_eq!(key.unwrap().expires_at, None);
+    }
+
+    #[test]
+    fn an_expired_credential_gets_the_authorizers_rejection() {
+        use crate::error::Rejection;
+        let session = Principal {
+            auth_type: AuthType::Session,
+            key_id: None,
+            expires_at: Some(1_000),
+            ..sample()
+        };
+        assert_eq!(session.expiry_rejection(999), None);
+        assert_eq!(session.expiry_rejection(1_000), Some(Rejection::TokenExpired));
+        let key = Principal {
+            expires_at: Some(1_000),
+            ..sample()
+        };
+        assert_eq!(key.expiry_rejection(1_000), Some(Rejection::InvalidApiKey));
+        let forever = sample();
+        assert_eq!(forever.expiry_rejection(i64::MAX), None);
     }
 
     #[test]

@@ -205,7 +205,7 @@ impl<S: ResourceStore> ResourceService<S> {
         action: Action,
         kind: Kind,
     ) -> Result<(Principal, Reach), ApiError> {
-        let principal = api::principal_of(request)?;
+        let principal = api::principal_of(request, self.clock.now_unix())?;
         let principal = self
             .keys
             .scoped(principal, api::header(request, USE_API_KEY_HEADER))
@@ -520,7 +520,7 @@ pub const MAX_ITEMS: usize = 50;
 
 /// The validated body of `POST /v1/signing/manager/signings`.
 #[derive(Debug)]
-struct NewPackage {
+pub(crate) struct NewPackage {
     location_id: String,
     title: String,
     signer_user_ids: Vec<String>,
@@ -528,7 +528,8 @@ struct NewPackage {
 }
 
 impl NewPackage {
-    fn from_json(body: &str) -> Result<Self, ApiError> {
+    /// Parses and validates the JSON body, saying precisely what is wrong when it can't.
+    pub(crate) fn from_json(body: &str) -> Result<Self, ApiError> {
         let bad = |m: &str| ApiError::BadRequest(m.to_owned());
         let value: Value =
             serde_json::from_str(body).map_err(|_| bad("request body is not valid JSON"))?;

@@ -30,6 +30,8 @@ pub const USE_API_KEY_HEADER: &str = "x-use-api-key";
 pub const MAX_NAME_CHARS: usize = 64;
 /// Longest expiry, in days (ten years).
 pub const MAX_EXPIRES_IN_DAYS: u32 = 3650;
+/// Most items in a create request's `scopes` (there are two scopes).
+pub const MAX_SCOPES: usize = 2;
 
 /// The body of `POST /v1/me/keys` (and the `gatehouse keys create` flags), before validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +73,12 @@ impl CreateKeyRequest {
         };
         let scopes = match fields.get("scopes") {
             None | Some(Value::Null) => None,
+            // Bounded before anything is copied: there are only two scopes to name.
+            Some(Value::Array(items)) if items.len() > MAX_SCOPES => {
+                return Err(ApiError::BadRequest(format!(
+                    "scopes must name at most {MAX_SCOPES} scopes (read, write)"
+                )));
+            }
             Some(Value::Array(items)) => Some(
                 items
                     .iter()
@@ -99,7 +107,7 @@ impl CreateKeyRequest {
     }
 
     /// Checks every field; the validated name, scopes and expiry in seconds.
-    fn validate(self) -> Result<(String, Scopes, Option<i64>), ApiError> {
+    pub(crate) fn validate(self) -> Result<(String, Scopes, Option<i64>), ApiError> {
         let chars = self.name.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS || self.name.chars().any(is_unprintable) {
             return Err(ApiError::BadRequest(format!(
@@ -439,7 +447,7 @@ fn is_key_id(id: &str) -> bool {
 }
 
 /// The pure part of [`KeyService::scoped`]: `keys` is oldest first.
-fn choose_scoped_key<'k>(
+pub(crate) fn choose_scoped_key<'k>(
     keys: &'k [ActiveKeyRef],
     wanted: Option<&str>,
     now: i64,
@@ -464,7 +472,7 @@ pub mod routes {
     ) -> ApiGatewayProxyResponse {
         api::respond(
             async {
-                let user = api::signed_in_user(request)?;
+                let user = api::signed_in_user(request, service.clock.now_unix())?;
                 let body = CreateKeyRequest::from_json(&api::body_text(request)?)?;
                 Ok((201, service.create_key(&user.user_id, body).await?))
             }
@@ -483,7 +491,7 @@ pub mod routes {
         }
         api::respond(
             async {
-                let user = api::signed_in_user(request)?;
+                let user = api::signed_in_user(request, service.clock.now_unix())?;
                 let keys = service.list_keys(&user.user_id).await?;
                 Ok((200, Keys { keys }))
             }
@@ -498,7 +506,7 @@ pub mod routes {
     ) -> ApiGatewayProxyResponse {
         api::respond(
             async {
-                let user = api::signed_in_user(request)?;
+                let user = api::signed_in_user(request, service.clock.now_unix())?;
                 let key_id = api::path_parameter(request, "id").unwrap_or_default();
                 Ok((200, service.revoke_key(&user.user_id, key_id).await?))
             }
@@ -513,7 +521,7 @@ pub mod routes {
     ) -> ApiGatewayProxyResponse {
         api::respond(
             async {
-                let principal = api::principal_of(request)?;
+                let principal = api::principal_of(request, service.clock.now_unix())?;
                 let wanted = api::header(request, USE_API_KEY_HEADER);
                 Ok((200, service.me(principal, wanted).await?))
             }

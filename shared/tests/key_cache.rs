@@ -280,6 +280,134 @@ async fn concurrent_verifications_on_a_cold_cache_share_one_fetch() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// The maximum age (CLERK_JWKS_MAX_AGE_SECS)
+
+/// Options with a short age (and a shorter refetch interval), so ageing is observable in a test.
+fn ageing(max_age: Duration) -> KeyCacheOptions {
+    KeyCacheOptions {
+        refetch_interval: Duration::from_millis(100),
+        fetch_timeout: Duration::from_secs(3),
+        max_age,
+        ..KeyCacheOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn a_withdrawn_kid_is_refused_once_the_age_has_passed() {
+    let (a, b) = (key_a(), key_b());
+    let server = JwksServer::start(&[&a, &b]).await;
+    let age = Duration::from_millis(1000);
+    let keys = cache(&server, ageing(age));
+    let verifier = verifier(&keys);
+    assert_verifies(&verifier, &token(&a, a.kid), a.kid).await;
+
+    // Clerk withdraws a without publishing anything new.
+    server.set_keys(&[&b]);
+    // Within the age the keys are not refetched: a still verifies, from memory.
+    assert_verifies(&verifier, &token(&a, a.kid), a.kid).await;
+    assert_eq!(server.fetches(), 1);
+
+    tokio::time::sleep(age + Duration::from_millis(100)).await;
+    // Past the age, the next request refreshes the set first: a is gone, so its tokens are refused
+    // (a rejection: the refresh succeeded), and b keeps verifying without another fetch.
+    let error = verify_error(&verifier, &token(&a, a.kid)).await;
+    assert!(
+        matches!(error, VerifyError::Invalid(InvalidReason::UnknownKid)),
+        "{error:?}"
+    );
+    assert_eq!(server.fetches(), 2);
+    assert_eq!(keys.cached_kids(), vec![b.kid.to_owned()]);
+    assert_verifies(&verifier, &token(&b, b.kid), b.kid).await;
+    assert_eq!(server.fetches(), 2);
+}
+
+#[tokio::test]
+async fn known_keys_keep_verifying_while_the_jwks_server_is_down() {
+    let a = key_a();
+    let server = JwksServer::start(&[&a]).await;
+    let age = Duration::from_millis(1000);
+    let mut options = ageing(age);
+    options.refetch_interval = Duration::from_millis(800);
+    let keys = cache(&server, options);
+    let verifier = verifier(&keys);
+    assert_verifies(&verifier, &token(&a, a.kid), a.kid).await;
+
+    server.set_mode(Mode::Fail(503));
+    tokio::time::sleep(age + Duration::from_millis(100)).await;
+    // Past the age the refresh is tried and fails: the known key keeps working (stale on error).
+    assert_verifies(&verifier, &token(&a, a.kid), a.kid).await;
+    assert_eq!(server.fetches(), 2);
+    // The next attempt waits for the refetch window: no fetch per request meanwhile.
+    for _ in 0..5 {
+        assert_verifies(&verifier, &token(&a, a.kid), a.kid).await;
+    }
+    assert_eq!(server.fetches(), 2);
+    // An unknown kid inside that window, right after a failed refresh, is a dependency failure
+    // (a function error, 500), not a Deny the gateway would cache against a possibly valid token.
+    let error = verify_error(&verifier, &token(&a, &unknown_kid())).await;
+    assert!(
+        matches!(error, VerifyError::KeysUnavailable(KeyFetchError::Status(503))),
+        "{error:?}"
+    );
+    assert_eq!(server.fetches(), 2);
+
+    // After the window the refresh is tried again, still failing, and the key still works.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_verifies(&verifier, &token(&a, a.kid), a.kid).await;
+    assert_eq!(server.fetches(), 3);
+
+    // The server is back: the next refresh (after the window) succeeds, and an unknown kid inside
+    // the window after a successful refresh is a rejection again.
+    server.set_mode(Mode::Serve);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_verifies(&verifier, &token(&a, a.kid), a.kid).await;
+    assert_eq!(server.fetches(), 4);
+    let error = verify_error(&verifier, &token(&a, &unknown_kid())).await;
+    assert!(
+        matches!(error, VerifyError::Invalid(InvalidReason::UnknownKid)),
+        "{error:?}"
+    );
+    assert_eq!(server.fetches(), 4);
+}
+
+#[tokio::test]
+async fn concurrent_requests_past_the_age_share_one_refresh() {
+    let a = key_a();
+    let server = JwksServer::start(&[&a]).await;
+    let age = Duration::from_millis(300);
+    let keys = cache(&server, ageing(age));
+    let verifier = Arc::new(verifier(&keys));
+    assert_verifies(&verifier, &token(&a, a.kid), a.kid).await;
+    tokio::time::sleep(age + Duration::from_millis(50)).await;
+    // The refresh is slow; everyone who needs the keys meanwhile waits for that one fetch.
+    server.set_mode(Mode::Delay(Duration::from_millis(300)));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let verifier = Arc::clone(&verifier);
+            let token = token(&a, a.kid);
+            tokio::spawn(async move { verifier.verify(&token).await.map(|v| v.kid) })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().map_err(|(e, _)| e).unwrap(), a.kid);
+    }
+    assert_eq!(server.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_pem_key_never_ages_and_never_fetches() {
+    let a = key_a();
+    let keys = cache_for(
+        KeySource::from_pem(a.public_pem).unwrap(),
+        ageing(Duration::from_millis(1)),
+    );
+    let verifier = verifier(&keys);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_verifies(&verifier, &token(&a, a.kid), a.kid).await;
+    assert_eq!(keys.fetch_count(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Outages
 
 #[tokio::test]

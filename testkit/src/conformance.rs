@@ -67,6 +67,7 @@ macro_rules! store_conformance_tests {
             put_api_key_refuses_a_second_record_with_the_same_hash,
             corrupt_key_item_is_an_error_never_a_decision,
             corrupt_user_item_is_an_error_never_a_decision,
+            records_missing_an_attribute_are_corrupt_until_backfilled,
             corrupt_active_key_set_is_an_error,
             dangling_key_pointer_is_an_error,
             create_table_if_missing_is_idempotent,
@@ -1593,6 +1594,68 @@ pub async fn corrupt_key_item_is_an_error_never_a_decision(store: DynamoStore) {
     );
 }
 
+/// A record missing an attribute Gatehouse always writes is corrupt (a 500), never its permissive
+/// default: a key without `expiresAt` is not "never expires", a user without `suspended` is not
+/// "active". `backfill_key_expiry` (run by `gatehouse init`) upgrades key records an earlier version
+/// wrote without `expiresAt`, and only those.
+pub async fn records_missing_an_attribute_are_corrupt_until_backfilled(store: DynamoStore) {
+    let key = new_key();
+    let record = ApiKeyRecord {
+        expires_at: None,
+        ..key_record(&key, "user_old")
+    };
+    let mut item = api_key_item(&record);
+    assert_eq!(item.remove("expiresAt"), Some(AttributeValue::Null(true)));
+    put_raw(&store, item).await;
+    store.put_user(&user("user_old", Role::Manager, false)).await.unwrap();
+    let expiring = new_key();
+    store
+        .put_api_key(&key_record(&expiring, "user_old"))
+        .await
+        .unwrap();
+
+    let authorizer = authorizer(store.clone());
+    let (result, _) = decide(&authorizer, &key).await;
+    assert!(
+        matches!(&result, Err(Unavailable::Store(StoreError::Corrupt { problem, .. })) if problem.contains("expiresAt")),
+        "{result:?}"
+    );
+
+    assert_eq!(store.backfill_key_expiry().await.unwrap(), 1);
+    assert_eq!(store.backfill_key_expiry().await.unwrap(), 0);
+    let (result, _) = decide(&authorizer, &key).await;
+    match result.unwrap() {
+        Decision::Allow(principal) => assert_eq!(principal.expires_at, None),
+        other => panic!("expected an Allow, got {other:?}"),
+    }
+    // The key that had an expiry keeps it.
+    let stored = store
+        .api_key_by_hash(&pepper().hash(&expiring))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.expires_at, Some(NOW + 3600));
+
+    let mut item = user_item(&user("user_nosusp", Role::Admin, false));
+    item.remove("suspended");
+    put_raw(&store, item).await;
+    let error = store.user("user_nosusp").await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Corrupt { problem, .. } if problem.contains("suspended")),
+        "{error:?}"
+    );
+    let session_key = new_key();
+    store
+        .put_api_key(&key_record(&session_key, "user_nosusp"))
+        .await
+        .unwrap();
+    let (result, _) = decide(&authorizer, &session_key).await;
+    assert!(
+        matches!(result, Err(Unavailable::Store(StoreError::Corrupt { .. }))),
+        "{result:?}"
+    );
+}
+
 pub async fn corrupt_user_item_is_an_error_never_a_decision(store: DynamoStore) {
     let mut item = user_item(&user("user_root", Role::Admin, false));
     item.insert("role".into(), AttributeValue::S("root".into()));
@@ -2067,6 +2130,7 @@ pub async fn valid_key_allows_with_the_users_role_and_the_keys_scopes(store: Dyn
             clerk_org_id: None,
             clerk_org_role: None,
             memberships_omitted: false,
+            expires_at: record.expires_at,
         })
     );
     assert_eq!(facts.key_id, Some(record.key_id));
@@ -2164,6 +2228,7 @@ pub async fn owner_without_a_user_record_allows_with_role_none(store: DynamoStor
             clerk_org_id: None,
             clerk_org_role: None,
             memberships_omitted: false,
+            expires_at: record.expires_at,
         })
     );
 }

@@ -23,7 +23,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Variables of the test's own environment that would change which store, issuer or mode the
 /// command uses; they are removed from every child's environment.
-const SCRUBBED: [&str; 22] = [
+const SCRUBBED: [&str; 23] = [
     "TABLE_NAME",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
@@ -39,6 +39,7 @@ const SCRUBBED: [&str; 22] = [
     "CLERK_API_URL",
     "CLERK_AUTHORIZED_PARTIES",
     "CLERK_CLOCK_SKEW_SECS",
+    "CLERK_JWKS_MAX_AGE_SECS",
     "CLERK_ALLOW_PENDING_SESSIONS",
     "AWS_LAMBDA_RUNTIME_API",
     "AWS_LAMBDA_FUNCTION_NAME",

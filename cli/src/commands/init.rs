@@ -1,6 +1,8 @@
 //! `gatehouse init`: makes a store ready. Creates the table (same schema as `template.yaml`) with its
 //! time to live, and, when `API_KEY_PEPPER_SECRET_ID` names a secret that does not exist, creates it
-//! with a random value. Idempotent: a second run changes nothing and says so.
+//! with a random value; brings key records written by an earlier version up to date
+//! ([`gatehouse::store::dynamo::DynamoStore::backfill_key_expiry`]). Idempotent: a second run changes
+//! nothing and says so.
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use gatehouse::config::Env;
@@ -34,6 +36,12 @@ pub async fn run<F: Fn(&str) -> Option<String>>(home: &Home, env: &Env<F>) -> Re
                 "already enabled"
             };
             print(&format!("time to live on attribute ttl: {ttl}"))?;
+        }
+        let upgraded = target.store().backfill_key_expiry().await?;
+        if upgraded > 0 {
+            print(&format!(
+                "api keys: {upgraded} record(s) from an earlier version given expiresAt = null"
+            ))?;
         }
         pepper(target, home, env).await
     })

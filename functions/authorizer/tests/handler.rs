@@ -60,6 +60,8 @@ async fn session_with_user_record_is_allowed_with_role_and_memberships() {
     assert_eq!(context["organizationIds"], "org_1");
     assert_eq!(context["companyIds"], "co_1");
     assert_eq!(context["locationIds"], "loc_1,loc_2");
+    // The instant the token stops being valid: its exp (NOW + 60) plus the 5 s clock skew.
+    assert_eq!(context["expiresAt"], (NOW + 65).to_string().as_str());
 }
 
 #[tokio::test]
@@ -105,6 +107,7 @@ async fn api_key_is_allowed_with_owner_role_and_key_scopes() {
     assert_eq!(context["keyId"], key_id.as_str());
     assert_eq!(context["scopes"], "read");
     assert_eq!(context["sessionId"], "");
+    assert_eq!(context["expiresAt"], (NOW + 3600).to_string().as_str());
 }
 
 #[tokio::test]
@@ -116,7 +119,10 @@ async fn api_key_whose_owner_has_no_record_has_role_none() {
     let response = function_handler(&authorizer, event(Some(&bearer(&key))))
         .await
         .unwrap();
-    assert_eq!(assert_allow(&response, "user_ghost")["role"], "none");
+    let context = assert_allow(&response, "user_ghost");
+    assert_eq!(context["role"], "none");
+    // A key that never expires: present, empty.
+    assert_eq!(context["expiresAt"], "");
 }
 
 #[tokio::test]

@@ -454,6 +454,63 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Brings key records written before `expiresAt` was always written up to date: a key record
+    /// without the attribute gets `expiresAt = NULL` (never expires, as such a record always meant).
+    /// Until then the authorizer and the routes refuse such a record as corrupt (a 500). It scans the
+    /// table, so only `gatehouse init` (an administrator's command) calls it, never a function.
+    /// Idempotent; returns how many records it changed.
+    pub async fn backfill_key_expiry(&self) -> Result<usize, StoreError> {
+        let mut updated = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(
+                    "begins_with(pk, :prefix) AND sk = :sk AND attribute_not_exists(expiresAt)",
+                )
+                .projection_expression("pk, sk")
+                .expression_attribute_values(":prefix", s("APIKEY#"))
+                .expression_attribute_values(":sk", s(APIKEY_SK))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items.unwrap_or_default() {
+                let (Some(pk), Some(sk)) = (item.get("pk"), item.get("sk")) else {
+                    continue;
+                };
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", pk.clone())
+                    .key("sk", sk.clone())
+                    .update_expression("SET expiresAt = :never")
+                    .condition_expression("attribute_exists(pk) AND attribute_not_exists(expiresAt)")
+                    .expression_attribute_values(":never", AttributeValue::Null(true))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => updated += 1,
+                    // Someone else filled it in (another init) or deleted it meanwhile.
+                    Err(error)
+                        if error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                    Err(error) => return Err(unavailable(error)),
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(updated);
+            }
+        }
+    }
+}
+
 impl AuthStore for DynamoStore {
     async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
         match self.get(key_pk(hash), APIKEY_SK).await? {
@@ -723,9 +780,11 @@ pub fn api_key_item(record: &ApiKeyRecord) -> Item {
     item.insert("scopes".into(), list(&record.scopes.names()));
     item.insert("active".into(), AttributeValue::Bool(record.active));
     item.insert("createdAt".into(), n(record.created_at));
-    if let Some(expires_at) = record.expires_at {
-        item.insert("expiresAt".into(), n(expires_at));
-    }
+    // Always written (NULL for a key that never expires): a record without it is corrupt.
+    item.insert(
+        "expiresAt".into(),
+        record.expires_at.map_or(AttributeValue::Null(true), n),
+    );
     if let Some(last_used_at) = record.last_used_at {
         item.insert("lastUsedAt".into(), n(last_used_at));
     }
@@ -854,7 +913,23 @@ impl Reader<'_> {
         }
     }
 
-    fn number(&self, name: &str) -> Result<Option<i64>, StoreError> {
+    /// A number Gatehouse always writes.
+    fn number(&self, name: &str) -> Result<i64, StoreError> {
+        self.nullable_number(name)?
+            .ok_or_else(|| self.corrupt(format!("{name} is null")))
+    }
+
+    /// A number Gatehouse always writes, as NULL when there is none (a key's `expiresAt`): a record
+    /// without the attribute is corrupt, never read as "none".
+    fn nullable_number(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        match self.item.get(name) {
+            None => Err(self.corrupt(format!("{name} missing"))),
+            Some(_) => self.later_number(name),
+        }
+    }
+
+    /// A number written only once something happens (`lastUsedAt`, `revokedAt`): absent until then.
+    fn later_number(&self, name: &str) -> Result<Option<i64>, StoreError> {
         match self.item.get(name) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
             Some(AttributeValue::N(value)) => value
@@ -865,9 +940,10 @@ impl Reader<'_> {
         }
     }
 
+    /// A list of strings Gatehouse always writes (possibly empty).
     fn strings(&self, name: &str) -> Result<Vec<String>, StoreError> {
         match self.item.get(name) {
-            None => Ok(Vec::new()),
+            None => Err(self.corrupt(format!("{name} missing"))),
             Some(AttributeValue::L(values)) => values
                 .iter()
                 .map(|v| match v {
@@ -880,6 +956,8 @@ impl Reader<'_> {
         }
     }
 
+    /// A string set; absent means empty (DynamoDB removes a set attribute whose last element is
+    /// deleted, so the active-key set of a user who revoked every key has none).
     fn string_set(&self, name: &str) -> Result<Vec<String>, StoreError> {
         match self.item.get(name) {
             None => Ok(Vec::new()),
@@ -919,13 +997,11 @@ pub fn parse_api_key(item: &Item) -> Result<ApiKeyRecord, StoreError> {
         name: r.string("name")?,
         scopes,
         active: r.boolean("active")?,
-        created_at: r
-            .number("createdAt")?
-            .ok_or_else(|| r.corrupt("createdAt missing"))?,
-        expires_at: r.number("expiresAt")?,
+        created_at: r.number("createdAt")?,
+        expires_at: r.nullable_number("expiresAt")?,
         tail: r.string("tail")?,
-        last_used_at: r.number("lastUsedAt")?,
-        revoked_at: r.number("revokedAt")?,
+        last_used_at: r.later_number("lastUsedAt")?,
+        revoked_at: r.later_number("revokedAt")?,
     })
 }
 
@@ -956,10 +1032,7 @@ pub fn parse_user(item: &Item) -> Result<UserRecord, StoreError> {
             company_ids: r.ids("companyIds")?,
             location_ids: r.ids("locationIds")?,
         },
-        suspended: match item.get("suspended") {
-            None => false,
-            Some(_) => r.boolean("suspended")?,
-        },
+        suspended: r.boolean("suspended")?,
     })
 }
 
@@ -1191,5 +1264,45 @@ mod tests {
         user.insert("role".into(), s("admin"));
         user.insert("locationIds".into(), list(&["a,b"]));
         assert!(parse_user(&user).is_err());
+    }
+
+    /// An attribute Gatehouse always writes is never read as its permissive default when missing.
+    #[test]
+    fn records_missing_an_attribute_gatehouse_writes_are_corrupt() {
+        let corrupt = |result: Result<(), StoreError>, what: &str| {
+            assert!(
+                matches!(&result, Err(StoreError::Corrupt { problem, .. }) if problem.contains(what)),
+                "{what}: {result:?}"
+            );
+        };
+        let never_expires = ApiKeyRecord {
+            expires_at: None,
+            ..record()
+        };
+        let item = api_key_item(&never_expires);
+        assert_eq!(item.get("expiresAt"), Some(&AttributeValue::Null(true)));
+        assert_eq!(parse_api_key(&item).unwrap(), never_expires);
+        for attribute in ["expiresAt", "createdAt", "active", "scopes", "userId", "tail"] {
+            let mut item = api_key_item(&never_expires);
+            item.remove(attribute);
+            corrupt(parse_api_key(&item).map(drop), attribute);
+        }
+        // Written only once something happens: absent is "not yet".
+        let mut item = api_key_item(&never_expires);
+        item.remove("lastUsedAt");
+        item.remove("revokedAt");
+        assert!(parse_api_key(&item).is_ok());
+
+        let user = UserRecord {
+            user_id: "u".into(),
+            role: Role::Manager,
+            memberships: Memberships::default(),
+            suspended: false,
+        };
+        for attribute in ["suspended", "organizationIds", "companyIds", "locationIds", "role"] {
+            let mut item = user_item(&user);
+            item.remove(attribute);
+            corrupt(parse_user(&item).map(drop), attribute);
+        }
     }
 }

@@ -239,7 +239,7 @@ pub fn parse_template(item: &Item) -> Result<Template, StoreError> {
 pub fn parse_package(item: &Item) -> Result<Package, StoreError> {
     let r = reader(item, PACKAGE_SK);
     let documents = match item.get("documents") {
-        None => Vec::new(),
+        None => return Err(r.corrupt("documents missing")),
         Some(AttributeValue::L(values)) => values
             .iter()
             .map(|value| match value {
@@ -263,9 +263,7 @@ pub fn parse_package(item: &Item) -> Result<Package, StoreError> {
         title: r.string("title")?,
         signers: r.ids("signers")?,
         documents,
-        created_at: r
-            .number("createdAt")?
-            .ok_or_else(|| r.corrupt("createdAt missing"))?,
+        created_at: r.number("createdAt")?,
     })
 }
 
