@@ -379,16 +379,25 @@ mod tests {
         request.body = Some("x".repeat(MAX_BODY_BYTES));
         assert_eq!(body_text(&request).unwrap().len(), MAX_BODY_BYTES);
         request.body = Some("x".repeat(MAX_BODY_BYTES + 1));
-        assert!(matches!(body_text(&request), Err(ApiError::PayloadTooLarge)));
+        assert!(matches!(
+            body_text(&request),
+            Err(ApiError::PayloadTooLarge)
+        ));
         let encode = |n: usize| base64::engine::general_purpose::STANDARD.encode("y".repeat(n));
         request.is_base64_encoded = true;
         request.body = Some(encode(MAX_BODY_BYTES));
         assert_eq!(body_text(&request).unwrap().len(), MAX_BODY_BYTES);
         request.body = Some(encode(MAX_BODY_BYTES + 1));
-        assert!(matches!(body_text(&request), Err(ApiError::PayloadTooLarge)));
+        assert!(matches!(
+            body_text(&request),
+            Err(ApiError::PayloadTooLarge)
+        ));
         // Not even looked at: far too long to be decoded.
         request.body = Some("*".repeat(6 * 1024 * 1024));
-        assert!(matches!(body_text(&request), Err(ApiError::PayloadTooLarge)));
+        assert!(matches!(
+            body_text(&request),
+            Err(ApiError::PayloadTooLarge)
+        ));
     }
 
     #[test]

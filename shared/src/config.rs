@@ -347,7 +347,11 @@ mod tests {
         assert_eq!(with("86400").unwrap().clerk.jwks_max_age_secs, 86_400);
         assert_eq!(with("").unwrap().clerk.jwks_max_age_secs, 300);
         for bad in ["9", "0", "86401", "-5", "5m", "1.5"] {
-            assert_eq!(with(bad).unwrap_err().var, "CLERK_JWKS_MAX_AGE_SECS", "{bad}");
+            assert_eq!(
+                with(bad).unwrap_err().var,
+                "CLERK_JWKS_MAX_AGE_SECS",
+                "{bad}"
+            );
         }
     }
 

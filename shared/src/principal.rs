@@ -327,9 +327,9 @@ impl Principal {
                 return Err(ContextError::Missing(keys::EXPIRES_AT));
             }
             (Some(""), AuthType::ApiKey) => None,
-            (Some(text), _) => Some(
-                parse_unix_seconds(text).ok_or(ContextError::Invalid(keys::EXPIRES_AT))?,
-            ),
+            (Some(text), _) => {
+                Some(parse_unix_seconds(text).ok_or(ContextError::Invalid(keys::EXPIRES_AT))?)
+            }
         };
         Ok(Principal {
             user_id: required(keys::USER_ID)?.to_owned(),
@@ -511,11 +511,28 @@ mod tests {
         };
         assert_eq!(session(None), Err(ContextError::Missing("expiresAt")));
         assert_eq!(session(Some("")), Err(ContextError::Missing("expiresAt")));
-        for bad in ["soon", "+5", " 5", "5 ", "1e9", "0x10", "99999999999999999999", "-"] {
-            assert_eq!(session(Some(bad)), Err(ContextError::Invalid("expiresAt")), "{bad}");
+        for bad in [
+            "soon",
+            "+5",
+            " 5",
+            "5 ",
+            "1e9",
+            "0x10",
+            "99999999999999999999",
+            "-",
+        ] {
+            assert_eq!(
+                session(Some(bad)),
+                Err(ContextError::Invalid("expiresAt")),
+                "{bad}"
+            );
         }
-        assert_eq!(session(Some("1700000000")).unwrap().expires_at, Some(1_700_000_000));
-        let key = decode(json!({"authType": "api_key", "role": "admin", "userId": "u", "keyId": "k_1"}));
+        assert_eq!(
+            session(Some("1700000000")).unwrap().expires_at,
+            Some(1_700_000_000)
+        );
+        let key =
+            decode(json!({"authType": "api_key", "role": "admin", "userId": "u", "keyId": "k_1"}));
         assert_eq!(key, Err(ContextError::Missing("expiresAt")));
         let key = decode(
             json!({"authType": "api_key", "role": "admin", "userId": "u", "keyId": "k_1", "expiresAt": ""}),
@@ -533,7 +550,10 @@ mod tests {
             ..sample()
         };
         assert_eq!(session.expiry_rejection(999), None);
-        assert_eq!(session.expiry_rejection(1_000), Some(Rejection::TokenExpired));
+        assert_eq!(
+            session.expiry_rejection(1_000),
+            Some(Rejection::TokenExpired)
+        );
         let key = Principal {
             expires_at: Some(1_000),
             ..sample()

@@ -346,7 +346,10 @@ async fn known_keys_keep_verifying_while_the_jwks_server_is_down() {
     // (a function error, 500), not a Deny the gateway would cache against a possibly valid token.
     let error = verify_error(&verifier, &token(&a, &unknown_kid())).await;
     assert!(
-        matches!(error, VerifyError::KeysUnavailable(KeyFetchError::Status(503))),
+        matches!(
+            error,
+            VerifyError::KeysUnavailable(KeyFetchError::Status(503))
+        ),
         "{error:?}"
     );
     assert_eq!(server.fetches(), 2);

@@ -1607,7 +1607,10 @@ pub async fn records_missing_an_attribute_are_corrupt_until_backfilled(store: Dy
     let mut item = api_key_item(&record);
     assert_eq!(item.remove("expiresAt"), Some(AttributeValue::Null(true)));
     put_raw(&store, item).await;
-    store.put_user(&user("user_old", Role::Manager, false)).await.unwrap();
+    store
+        .put_user(&user("user_old", Role::Manager, false))
+        .await
+        .unwrap();
     let expiring = new_key();
     store
         .put_api_key(&key_record(&expiring, "user_old"))

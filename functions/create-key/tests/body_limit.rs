@@ -42,7 +42,10 @@ async fn a_six_megabyte_body_is_refused_without_being_read() {
     assert_eq!(body["code"], "payload_too_large");
     assert_eq!(body["error"], "request body too large");
     // Parsing it (as before) allocated about 170 MB; refusing it allocates only the answer.
-    assert!(allocated < 16 * 1024, "the handler allocated {allocated} bytes");
+    assert!(
+        allocated < 16 * 1024,
+        "the handler allocated {allocated} bytes"
+    );
 
     // Just under the limit is read and judged on its content.
     let mut request = event("create-key.json");
@@ -54,5 +57,8 @@ async fn a_six_megabyte_body_is_refused_without_being_read() {
             .unwrap(),
     );
     assert_eq!(status, 400);
-    assert_eq!(body["error"], "scopes must name at most 2 scopes (read, write)");
+    assert_eq!(
+        body["error"],
+        "scopes must name at most 2 scopes (read, write)"
+    );
 }

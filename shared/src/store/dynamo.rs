@@ -489,7 +489,9 @@ impl DynamoStore {
                     .key("pk", pk.clone())
                     .key("sk", sk.clone())
                     .update_expression("SET expiresAt = :never")
-                    .condition_expression("attribute_exists(pk) AND attribute_not_exists(expiresAt)")
+                    .condition_expression(
+                        "attribute_exists(pk) AND attribute_not_exists(expiresAt)",
+                    )
                     .expression_attribute_values(":never", AttributeValue::Null(true))
                     .send()
                     .await;
@@ -1282,7 +1284,14 @@ mod tests {
         let item = api_key_item(&never_expires);
         assert_eq!(item.get("expiresAt"), Some(&AttributeValue::Null(true)));
         assert_eq!(parse_api_key(&item).unwrap(), never_expires);
-        for attribute in ["expiresAt", "createdAt", "active", "scopes", "userId", "tail"] {
+        for attribute in [
+            "expiresAt",
+            "createdAt",
+            "active",
+            "scopes",
+            "userId",
+            "tail",
+        ] {
             let mut item = api_key_item(&never_expires);
             item.remove(attribute);
             corrupt(parse_api_key(&item).map(drop), attribute);
@@ -1299,7 +1308,13 @@ mod tests {
             memberships: Memberships::default(),
             suspended: false,
         };
-        for attribute in ["suspended", "organizationIds", "companyIds", "locationIds", "role"] {
+        for attribute in [
+            "suspended",
+            "organizationIds",
+            "companyIds",
+            "locationIds",
+            "role",
+        ] {
             let mut item = user_item(&user);
             item.remove(attribute);
             corrupt(parse_user(&item).map(drop), attribute);
