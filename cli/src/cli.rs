@@ -108,6 +108,9 @@ pub enum KeysCommand {
         /// Days until the key expires (default never).
         #[arg(long, value_name = "N")]
         expires_in_days: Option<u32>,
+        /// Seconds until the key expires, for short-lived keys (CI jobs, tests).
+        #[arg(long, value_name = "SECS", conflicts_with = "expires_in_days")]
+        expires_in_secs: Option<u32>,
     },
     /// List a user's keys as JSON, newest first.
     List {

@@ -10,5 +10,6 @@ pub mod fuzzing;
 pub mod gateway;
 pub mod home;
 pub mod serve;
+pub mod sigv4;
 pub mod store_target;
 pub mod template;

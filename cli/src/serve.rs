@@ -60,6 +60,10 @@ pub async fn run<F: Fn(&str) -> Option<String>>(
         .port();
     let (template, template_origin) = load_template(args.template.as_deref())?;
     let target = StoreTarget::open(home, env).await?;
+    if let Err(refusal) = stays_local(&target, dev, args.demo) {
+        target.close().await;
+        return Err(refusal);
+    }
     let local = Local {
         url: format!("http://127.0.0.1:{port}"),
         dev,
@@ -71,6 +75,32 @@ pub async fn run<F: Fn(&str) -> Option<String>>(
         .await;
     target.close().await;
     result
+}
+
+/// Dev mode and `--demo` only on a store that stays on this machine. Dev mode accepts any token signed
+/// by the dev key in the state folder (anyone with that folder can mint a token for any user, and
+/// through it real API keys); `--demo` writes demo users, admins among them. Neither may touch a table
+/// outside this machine.
+fn stays_local(target: &StoreTarget, dev: bool, demo: bool) -> Result<(), Failure> {
+    if target.is_local() {
+        return Ok(());
+    }
+    if dev {
+        return Err(Failure::new(format!(
+            "dev mode (no CLERK_ISSUER) runs only on the embedded store or a DynamoDB at a loopback \
+             endpoint, not on {}: set CLERK_ISSUER to verify real Clerk tokens, or unset TABLE_NAME \
+             (and AWS_ENDPOINT_URL) to use the embedded store",
+            target.description()
+        )));
+    }
+    if demo {
+        return Err(Failure::new(format!(
+            "--demo seeds demo users only into the embedded store or a DynamoDB at a loopback \
+             endpoint, not into {}",
+            target.description()
+        )));
+    }
+    Ok(())
 }
 
 /// Reads `--template`, else `./template.yaml`, else the built-in copy; the template and a note on

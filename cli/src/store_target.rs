@@ -28,7 +28,11 @@ pub enum Backend {
     /// The embedded engine, running in this process.
     Embedded(Box<Embedded>),
     /// DynamoDB (or a local DynamoDB) through the SDK's default chain.
-    DynamoDb,
+    DynamoDb {
+        /// The endpoint the environment gives DynamoDB requests, if any (`None`: AWS itself, or
+        /// whatever the SDK's profile names).
+        endpoint: Option<String>,
+    },
 }
 
 /// The store a command works on.
@@ -83,6 +87,20 @@ pub fn wants_dynamodb<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> bool {
     .any(|var| env.get(var).is_some())
 }
 
+/// The DynamoDB endpoint the AWS SDK takes from the environment: `AWS_ENDPOINT_URL_DYNAMODB`, else
+/// `AWS_ENDPOINT_URL` (the SDK's precedence; both outrank a profile's `endpoint_url`), and none when
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` tells the SDK to ignore them.
+pub fn dynamodb_endpoint<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Option<String> {
+    let ignored = env
+        .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    if ignored {
+        return None;
+    }
+    env.get("AWS_ENDPOINT_URL_DYNAMODB")
+        .or_else(|| env.get("AWS_ENDPOINT_URL"))
+}
+
 /// `API_KEY_PREFIX`, default `sf_`.
 pub fn api_key_prefix<F: Fn(&str) -> Option<String>>(
     env: &Env<F>,
@@ -110,17 +128,15 @@ impl StoreTarget {
             })?;
             let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
             let store = DynamoStore::new(gatehouse::authorizer::dynamodb_client(&sdk), &table);
-            let endpoint = env
-                .get("AWS_ENDPOINT_URL_DYNAMODB")
-                .or_else(|| env.get("AWS_ENDPOINT_URL"));
-            let description = match endpoint {
+            let endpoint = dynamodb_endpoint(env);
+            let description = match &endpoint {
                 Some(endpoint) => format!("DynamoDB table {table} at {endpoint}"),
                 None => format!("DynamoDB table {table}"),
             };
             return Ok(StoreTarget {
                 store,
                 sdk,
-                backend: Backend::DynamoDb,
+                backend: Backend::DynamoDb { endpoint },
                 description,
             });
         }
@@ -132,11 +148,7 @@ impl StoreTarget {
                 return Err(failure);
             }
         };
-        let description = format!(
-            "embedded ({}, endpoint {})",
-            embedded.path().display(),
-            embedded.endpoint()
-        );
+        let description = format!("embedded ({}, in-process)", embedded.path().display());
         Ok(StoreTarget {
             store,
             sdk: embedded.sdk_config().clone(),
@@ -160,11 +172,15 @@ impl StoreTarget {
         matches!(self.backend, Backend::Embedded(_))
     }
 
-    /// The embedded engine's DynamoDB endpoint, if it is that one.
-    pub fn embedded_endpoint(&self) -> Option<&str> {
+    /// Whether the data stays on this machine: the embedded engine, or DynamoDB at a loopback
+    /// endpoint (DynamoDB Local). Dev mode and `--demo` run only then: dev mode accepts tokens signed
+    /// by a key in the state folder, which must never open a real table.
+    pub fn is_local(&self) -> bool {
         match &self.backend {
-            Backend::Embedded(embedded) => Some(embedded.endpoint()),
-            Backend::DynamoDb => None,
+            Backend::Embedded(_) => true,
+            Backend::DynamoDb { endpoint } => endpoint
+                .as_deref()
+                .is_some_and(gatehouse::config::is_loopback_url),
         }
     }
 
@@ -177,7 +193,7 @@ impl StoreTarget {
     /// chain with the embedded store (whose configuration reaches only the local engine).
     pub async fn secrets_client(&self) -> aws_sdk_secretsmanager::Client {
         match self.backend {
-            Backend::DynamoDb => aws_sdk_secretsmanager::Client::new(&self.sdk),
+            Backend::DynamoDb { .. } => aws_sdk_secretsmanager::Client::new(&self.sdk),
             Backend::Embedded(_) => {
                 let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
                 aws_sdk_secretsmanager::Client::new(&sdk)
@@ -269,6 +285,33 @@ mod tests {
             .unwrap_err();
         assert!(error.to_string().contains("TABLE_NAME"), "{error}");
         assert!(!home.dir().exists());
+    }
+
+    #[test]
+    fn the_dynamodb_endpoint_follows_the_sdks_precedence() {
+        assert_eq!(dynamodb_endpoint(&env(&[("TABLE_NAME", "t")])), None);
+        assert_eq!(
+            dynamodb_endpoint(&env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:8000")])).as_deref(),
+            Some("http://127.0.0.1:8000")
+        );
+        assert_eq!(
+            dynamodb_endpoint(&env(&[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+                (
+                    "AWS_ENDPOINT_URL_DYNAMODB",
+                    "https://dynamodb.eu-west-1.amazonaws.com"
+                ),
+            ]))
+            .as_deref(),
+            Some("https://dynamodb.eu-west-1.amazonaws.com")
+        );
+        assert_eq!(
+            dynamodb_endpoint(&env(&[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:8000"),
+                ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+            ])),
+            None
+        );
     }
 
     #[test]

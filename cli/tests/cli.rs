@@ -433,3 +433,63 @@ fn write(dir: &Path, name: &str, value: &Value) -> String {
     std::fs::write(&path, value.to_string()).unwrap();
     path.to_str().unwrap().to_owned()
 }
+
+/// Dev mode (no `CLERK_ISSUER`) accepts tokens signed by a key in the state folder, and `--demo`
+/// writes demo admins: neither may run against a table outside this machine. Both are refused before
+/// anything is read or written (no network is needed to see it).
+#[test]
+fn dev_mode_and_demo_refuse_a_table_that_is_not_local() {
+    let sandbox = Sandbox::new("notlocal");
+    let serve = |vars: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec!["serve", "--port", "0"];
+        args.extend_from_slice(extra);
+        let mut command = sandbox.command(&args);
+        command
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test");
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{vars:?}: {output:?}");
+        one_line_error(&output.stderr)
+    };
+    for vars in [
+        &[("TABLE_NAME", "gatehouse-prod")][..],
+        &[
+            ("TABLE_NAME", "gatehouse-prod"),
+            (
+                "AWS_ENDPOINT_URL",
+                "https://dynamodb.us-east-1.amazonaws.com",
+            ),
+        ],
+        &[
+            ("TABLE_NAME", "gatehouse-prod"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://10.1.2.3:8000"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:8000"),
+        ],
+        &[
+            ("TABLE_NAME", "gatehouse-prod"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:8000"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ],
+    ] {
+        let message = serve(vars, &[]);
+        assert!(message.starts_with("dev mode"), "{vars:?}: {message}");
+        assert!(message.contains("loopback"), "{message}");
+        assert!(message.contains("gatehouse-prod"), "{message}");
+    }
+    // With CLERK_ISSUER (not dev mode), --demo is still refused on such a table.
+    let message = serve(
+        &[
+            ("TABLE_NAME", "gatehouse-prod"),
+            ("CLERK_ISSUER", "https://clerk.example.com"),
+            ("API_KEY_PEPPER", "a-pepper-that-is-long-enough"),
+        ],
+        &["--demo"],
+    );
+    assert!(message.starts_with("--demo"), "{message}");
+    assert!(!sandbox.home().join("dev-signing-key.pem").exists());
+}

@@ -24,6 +24,8 @@ mod common;
 mod concurrency;
 #[path = "e2e/demo.rs"]
 mod demo;
+#[path = "e2e/hardening.rs"]
+mod hardening;
 #[path = "e2e/keys.rs"]
 mod keys;
 #[path = "e2e/outage.rs"]
@@ -97,6 +99,9 @@ macro_rules! e2e_tests {
                 store_outage_is_a_500 => outage::store_outage_is_a_500, DEFAULT;
                 resources_matrix => resources::matrix, DEFAULT;
                 resources_pagination => resources::pagination, DEFAULT;
+                expired_credentials_are_refused_from_the_cache => hardening::expired_credentials_are_refused_from_the_cache, ttl(hardening::LONG_TTL_SECS);
+                bodies_over_64_kib_are_refused => hardening::bodies_over_64_kib_are_refused, DEFAULT;
+                only_the_api_listens => hardening::only_the_api_listens, DEFAULT;
             );
         }
     };

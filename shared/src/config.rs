@@ -107,27 +107,10 @@ pub fn process_env() -> Env<impl Fn(&str) -> Option<String>> {
 
 /// Accepts `https://…`, and `http://…` only for loopback hosts (local development and tests).
 pub fn parse_url(var: &'static str, value: &str) -> Result<String, ConfigError> {
-    let (scheme, rest) = value
-        .split_once("://")
-        .ok_or_else(|| invalid(var, "must be an https:// URL"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-            if !port.is_empty() && !port.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid(var, "has an invalid port"));
-            }
-            host
-        }
-        _ => authority,
-    };
-    if host.is_empty() || authority.contains('@') || value.bytes().any(|b| b.is_ascii_whitespace())
-    {
-        return Err(invalid(var, "must be an https:// URL with a host"));
-    }
-    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    let (scheme, host) = scheme_and_host(value).map_err(|problem| invalid(var, problem))?;
     match scheme {
         "https" => {}
-        "http" if loopback => {}
+        "http" if is_loopback_host(host) => {}
         _ => {
             return Err(invalid(
                 var,
@@ -136,6 +119,47 @@ pub fn parse_url(var: &'static str, value: &str) -> Result<String, ConfigError> 
         }
     }
     Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// Whether `url` is an absolute URL whose host is this machine (`localhost`, `127.0.0.0/8`, `[::1]`).
+pub fn is_loopback_url(url: &str) -> bool {
+    scheme_and_host(url).is_ok_and(|(_, host)| is_loopback_host(host))
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The scheme and host (IPv6 in brackets) of `scheme://host[:port][/…]`; no user info, no white space.
+fn scheme_and_host(value: &str) -> Result<(&str, &str), &'static str> {
+    let (scheme, rest) = value.split_once("://").ok_or("must be an https:// URL")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (host, port) = match authority.find(']') {
+        // An IPv6 literal: `[…]`, then nothing or `:port`.
+        Some(end) if authority.starts_with('[') => (
+            authority.get(..=end).unwrap_or_default(),
+            match authority.get(end + 1..).unwrap_or_default() {
+                "" => None,
+                rest => Some(rest.strip_prefix(':').ok_or("has an invalid host")?),
+            },
+        ),
+        _ => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if port.is_some_and(|port| !port.bytes().all(|b| b.is_ascii_digit())) {
+        return Err("has an invalid port");
+    }
+    if host.is_empty() || authority.contains('@') || value.bytes().any(|b| b.is_ascii_whitespace())
+    {
+        return Err("must be an https:// URL with a host");
+    }
+    Ok((scheme, host))
 }
 
 fn parse_bool(var: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
@@ -334,6 +358,35 @@ mod tests {
         assert!(!config.clerk.allow_pending_sessions);
         assert_eq!(config.clerk.jwks_max_age_secs, 300);
         assert!(matches!(config.pepper, PepperSource::SecretId(ref id) if id == "pepper"));
+    }
+
+    #[test]
+    fn loopback_urls_are_recognised() {
+        for url in [
+            "http://127.0.0.1:8000",
+            "http://127.1.2.3",
+            "http://localhost:4566/",
+            "http://LOCALHOST",
+            "http://[::1]:8000",
+            "http://[::1]",
+            "https://127.0.0.1",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "http://10.0.0.1:8000",
+            "http://127.0.0.1.nip.io",
+            "http://localhost.example.com",
+            "http://user@127.0.0.1",
+            "127.0.0.1:8000",
+            "http://[::2]",
+            "http://[::1]x",
+            "",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+        assert!(parse_url("X", "http://[::1]:3000/").is_ok());
     }
 
     #[test]

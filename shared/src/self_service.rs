@@ -42,6 +42,9 @@ pub struct CreateKeyRequest {
     pub scopes: Option<Vec<String>>,
     /// Days until the key expires; `None` means never.
     pub expires_in_days: Option<u32>,
+    /// Seconds until the key expires, for short-lived keys made by an operator (`gatehouse keys
+    /// create --expires-in-secs`); the JSON body has no such field. At most one of the two is set.
+    pub expires_in_secs: Option<u32>,
 }
 
 impl CreateKeyRequest {
@@ -103,6 +106,7 @@ impl CreateKeyRequest {
             name,
             scopes,
             expires_in_days,
+            expires_in_secs: None,
         })
     }
 
@@ -138,12 +142,26 @@ impl CreateKeyRequest {
                     .ok_or_else(|| ApiError::BadRequest("invalid scopes".into()))?
             }
         };
-        let expires_in = match self.expires_in_days {
-            None => None,
-            Some(days) if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) => {
+        let expires_in = match (self.expires_in_days, self.expires_in_secs) {
+            (None, None) => None,
+            (Some(days), None) if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) => {
                 Some(i64::from(days) * 86_400)
             }
-            Some(_) => return Err(ApiError::BadRequest(EXPIRY_PROBLEM.into())),
+            (None, Some(secs)) if (1..=MAX_EXPIRES_IN_DAYS * 86_400).contains(&secs) => {
+                Some(i64::from(secs))
+            }
+            (Some(_), Some(_)) => {
+                return Err(ApiError::BadRequest(
+                    "give the expiry in days or in seconds, not both".into(),
+                ));
+            }
+            (_, None) => return Err(ApiError::BadRequest(EXPIRY_PROBLEM.into())),
+            (None, Some(_)) => {
+                return Err(ApiError::BadRequest(format!(
+                    "expiresInSecs must be a whole number from 1 to {}",
+                    MAX_EXPIRES_IN_DAYS * 86_400
+                )));
+            }
         };
         Ok((self.name, scopes, expires_in))
     }

@@ -189,6 +189,11 @@ impl Serve {
         }
     }
 
+    /// The process id of `serve`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> &str {
         &self.base_url

@@ -32,12 +32,14 @@ pub async fn run<F: Fn(&str) -> Option<String>>(
             name,
             scopes,
             expires_in_days,
+            expires_in_secs,
         } => {
             check_id("user id", &user)?;
             let request = CreateKeyRequest {
                 name,
                 scopes,
                 expires_in_days,
+                expires_in_secs,
             };
             with_store(home, env, async |target| {
                 let pepper = target.pepper(home, env).await?.pepper()?;
