@@ -89,24 +89,39 @@ impl Embedded {
                     path.display()
                 ))
             })?;
-        Ok(Self::run(database, path, credentials).await)
+        Ok(Self::run(database, path, credentials, None).await)
     }
 
     /// An engine on a fresh in-memory database (nothing is written to disk) with credentials of its
     /// own, for tests.
     pub async fn start_in_memory() -> Result<Self, Failure> {
+        Self::start_in_memory_observed(None).await
+    }
+
+    /// [`Embedded::start_in_memory`], telling `observer` every request the engine accepts (its
+    /// operation and JSON body), before it runs: tests use it to see exactly which calls a function
+    /// makes (and check them against its IAM policy).
+    pub async fn start_in_memory_observed(
+        observer: Option<RequestObserver>,
+    ) -> Result<Self, Failure> {
         let database = Database::memory()
             .map_err(|e| Failure::new(format!("cannot open an in-memory store: {e}")))?;
         let credentials = parse_credentials(&new_credentials()?)
             .ok_or_else(|| Failure::new("the random generator failed"))?;
-        Ok(Self::run(database, PathBuf::from(":memory:"), credentials).await)
+        Ok(Self::run(database, PathBuf::from(":memory:"), credentials, observer).await)
     }
 
-    async fn run(database: Database, path: PathBuf, credentials: EngineCredentials) -> Self {
+    async fn run(
+        database: Database,
+        path: PathBuf,
+        credentials: EngineCredentials,
+        observer: Option<RequestObserver>,
+    ) -> Self {
         let sweeper = tokio::spawn(sweep_forever(database.clone()));
         let engine = Arc::new(Engine {
             database,
             credentials,
+            observer,
         });
         let sdk = sdk_config_signed_with(&engine, &engine.credentials).await;
         Embedded {
@@ -185,10 +200,14 @@ async fn sdk_config_signed_with(
         .await
 }
 
+/// Told each accepted request's operation (`GetItem`, …) and JSON body.
+pub type RequestObserver = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// The engine behind the transport.
 struct Engine {
     database: Database,
     credentials: EngineCredentials,
+    observer: Option<RequestObserver>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -254,6 +273,9 @@ impl Engine {
                 error_json("SerializationException", "body is not UTF-8"),
             );
         };
+        if let Some(observe) = &self.observer {
+            observe(&operation, &body);
+        }
         let database = self.database.clone();
         match tokio::task::spawn_blocking(move || dispatch(&database, &operation, &body)).await {
             Ok((status, json)) => response(status, json),
