@@ -585,6 +585,30 @@ mod tests {
     }
 
     #[test]
+    fn operator_keys_may_expire_in_seconds_but_not_in_both_units() {
+        let request = |days: Option<u32>, secs: Option<u32>| CreateKeyRequest {
+            name: "ci".into(),
+            scopes: None,
+            expires_in_days: days,
+            expires_in_secs: secs,
+        };
+        assert_eq!(request(None, Some(3)).validate().unwrap().2, Some(3));
+        assert_eq!(
+            request(None, Some(3650 * 86_400)).validate().unwrap().2,
+            Some(3650 * 86_400)
+        );
+        for (days, secs) in [
+            (None, Some(0)),
+            (None, Some(3650 * 86_400 + 1)),
+            (Some(1), Some(1)),
+        ] {
+            assert!(request(days, secs).validate().is_err(), "{days:?} {secs:?}");
+        }
+        // The JSON body never sets it.
+        assert!(parse(r#"{"name":"ci","expiresInSecs":3}"#).is_err());
+    }
+
+    #[test]
     fn create_bodies_are_validated_with_precise_messages() {
         assert_eq!(
             parse(r#"{"name":"ci"}"#).unwrap(),
@@ -634,6 +658,10 @@ mod tests {
             (
                 r#"{"name":"a","scopes":[]}"#,
                 "scopes must not be empty; use read, write or both",
+            ),
+            (
+                r#"{"name":"a","scopes":["read","write","read"]}"#,
+                "scopes must name at most 2 scopes (read, write)",
             ),
             (
                 r#"{"name":"a","scopes":["admin"]}"#,
