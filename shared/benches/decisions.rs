@@ -5,6 +5,9 @@
 //!   does), same 2048-bit key and same token as `jwt_decision`.
 //! - `jwt_decision`: `Authorizer::handle` on a realistic REST REQUEST event with a Clerk session JWT
 //!   (PEM key source, so no fetch; FixedClock so the token stays valid), then the response serialized.
+//! - `jwt_decision_jwks`: the same with the keys from a JWKS (a real HTTP server on loopback, fetched
+//!   once before timing): the key cache's lookup with its age check, the path a Clerk deployment
+//!   takes (`jwt_decision` minus this is what the JWKS cache costs per decision).
 //! - `api_key_decision`: the same with an API key bearer.
 //!
 //! Both decisions read a [`MemoryStore`], run on a tokio current_thread runtime (`block_on` per
@@ -37,6 +40,7 @@ use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
 use gatehouse::principal::{Memberships, Role, Scopes};
 use gatehouse::store::memory::MemoryStore;
 use gatehouse::store::{ApiKeyRecord, UserRecord};
+use gatehouse_testkit::jwks_server::JwksServer;
 use gatehouse_testkit::tokens::{self, DEV_ISSUER};
 use jsonwebtoken::DecodingKey;
 use serde_json::json;
@@ -110,8 +114,7 @@ fn session_token() -> String {
     key.mint(&tokens::session_header(key.kid), &claims)
 }
 
-fn authorizer(store: MemoryStore) -> Authorizer<MemoryStore> {
-    let source = KeySource::from_pem(tokens::dev_key().public_pem).expect("dev public key parses");
+fn authorizer_with(store: MemoryStore, source: KeySource) -> Authorizer<MemoryStore> {
     let options = KeyCacheOptions::default();
     let http = gatehouse::authorizer::http_client(options).expect("http client");
     Authorizer::from_parts(Parts {
@@ -143,34 +146,38 @@ fn decisions(c: &mut Criterion) {
 
     let pepper = Pepper::new(PEPPER).expect("pepper");
     let api_key = apikey::generate(&ApiKeyPrefix::default_prefix()).expect("random");
-    let store = MemoryStore::new();
-    store.put_user(UserRecord {
-        user_id: USER_ID.to_owned(),
-        role: Role::Manager,
-        memberships: Memberships {
-            organization_ids: vec!["org_2yQbenchmarkOrg00000000001".to_owned()],
-            company_ids: vec!["cmp_1".to_owned(), "cmp_2".to_owned()],
-            location_ids: vec!["loc_1".to_owned(), "loc_2".to_owned(), "loc_3".to_owned()],
-        },
-        suspended: false,
-    });
-    store.put_key(ApiKeyRecord {
-        key_id: "k_2yQbenchmarkKey000000001".to_owned(),
-        user_id: USER_ID.to_owned(),
-        key_hash: pepper.hash(api_key.reveal()),
-        name: "ci".to_owned(),
-        scopes: Scopes {
-            read: true,
-            write: false,
-        },
-        active: true,
-        created_at: NOW - 86_400,
-        expires_at: Some(NOW + 86_400 * 90),
-        tail: api_key.tail(),
-        last_used_at: None,
-        revoked_at: None,
-    });
-    let authorizer = authorizer(store);
+    let seeded = || {
+        let store = MemoryStore::new();
+        store.put_user(UserRecord {
+            user_id: USER_ID.to_owned(),
+            role: Role::Manager,
+            memberships: Memberships {
+                organization_ids: vec!["org_2yQbenchmarkOrg00000000001".to_owned()],
+                company_ids: vec!["cmp_1".to_owned(), "cmp_2".to_owned()],
+                location_ids: vec!["loc_1".to_owned(), "loc_2".to_owned(), "loc_3".to_owned()],
+            },
+            suspended: false,
+        });
+        store.put_key(ApiKeyRecord {
+            key_id: "k_2yQbenchmarkKey000000001".to_owned(),
+            user_id: USER_ID.to_owned(),
+            key_hash: pepper.hash(api_key.reveal()),
+            name: "ci".to_owned(),
+            scopes: Scopes {
+                read: true,
+                write: false,
+            },
+            active: true,
+            created_at: NOW - 86_400,
+            expires_at: Some(NOW + 86_400 * 90),
+            tail: api_key.tail(),
+            last_used_at: None,
+            revoked_at: None,
+        });
+        store
+    };
+    let pem = KeySource::from_pem(tokens::dev_key().public_pem).expect("dev public key parses");
+    let authorizer = authorizer_with(seeded(), pem);
     let jwt_event = event(&format!("Bearer {token}"));
     let key_event = event(&format!("Bearer {}", api_key.reveal()));
 
@@ -178,14 +185,24 @@ fn decisions(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
+    let dev_key = tokens::dev_key();
+    let jwks_server = rt.block_on(JwksServer::start(&[&dev_key]));
+    let jwks_authorizer = authorizer_with(
+        seeded(),
+        KeySource::Jwks {
+            url: jwks_server.jwks_url(),
+            bearer: None,
+        },
+    );
 
     // Every case must measure the path it names: check the outcomes once before timing anything.
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &key_der)
         .verify(signing_input.as_bytes(), &signature)
         .expect("the raw signature verifies");
-    for (name, ev, auth_type) in [
-        ("jwt", &jwt_event, "session"),
-        ("api key", &key_event, "api_key"),
+    for (name, authorizer, ev, auth_type) in [
+        ("jwt", &authorizer, &jwt_event, "session"),
+        ("jwt (jwks)", &jwks_authorizer, &jwt_event, "session"),
+        ("api key", &authorizer, &key_event, "api_key"),
     ] {
         let response = rt.block_on(authorizer.handle(ev)).expect("no outage");
         let value = serde_json::to_value(&response).expect("serializes");
@@ -222,6 +239,20 @@ fn decisions(c: &mut Criterion) {
             serde_json::to_vec(&response).expect("serializes")
         });
     });
+
+    group.bench_function("jwt_decision_jwks", |b| {
+        b.iter(|| {
+            let response = rt
+                .block_on(jwks_authorizer.handle(black_box(&jwt_event)))
+                .expect("no outage");
+            serde_json::to_vec(&response).expect("serializes")
+        });
+    });
+    assert_eq!(
+        jwks_server.fetches(),
+        1,
+        "the JWKS was fetched once, before timing"
+    );
 
     group.bench_function("api_key_decision", |b| {
         b.iter(|| {
