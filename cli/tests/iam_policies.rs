@@ -1,0 +1,805 @@
+//! Least privilege, checked against the code: every DynamoDB call each Lambda function makes is
+//! allowed by that function's own IAM policy in `template.yaml`, every statement of those policies is
+//! used by some call, and no function's policy lets it rewrite a user's profile (role, memberships,
+//! suspension) or otherwise step outside its items.
+//!
+//! How: each function runs, through the same in-process registry `gatehouse serve` uses, against an
+//! embedded engine that records every request it accepts; each recorded request becomes the IAM
+//! request context DynamoDB builds for it, which is evaluated against the function's statements.
+//! The evaluation follows AWS's documented rules (the README's "Least privilege" section):
+//!
+//! - actions: one per call; inside `TransactWriteItems` each part is its own `PutItem`, `UpdateItem`,
+//!   `DeleteItem` or `ConditionCheckItem`;
+//! - `dynamodb:LeadingKeys`: the partition key values the call touches (all of them for a batch);
+//! - `dynamodb:Attributes`: for a write, the item's attribute names (`PutItem`), or the key attributes
+//!   plus every name in the update and condition expressions (`UpdateItem`); absent for reads;
+//! - `dynamodb:ReturnValues`: as sent;
+//! - operators `ForAllValues:StringLike`, `ForAllValues:StringEquals`, `StringEquals`,
+//!   `StringEqualsIfExists` and `Null`; a policy using anything else fails the test rather than being
+//!   guessed at. `ForAllValues` over an absent key is true, as in IAM, which is why every statement
+//!   pairs it with a `Null` guard.
+//!
+//! This proves the policies fit the code under those rules; it cannot prove AWS applies them as
+//! documented (the README lists the calls to try once on a real deployment).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use gatehouse::apikey::ApiKeyPrefix;
+use gatehouse::authorizer::{Authorizer, Parts, http_client};
+use gatehouse::clock::FixedClock;
+use gatehouse::jwt::VerifierSettings;
+use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
+use gatehouse::resources::ResourceService;
+use gatehouse::self_service::KeyService;
+use gatehouse::store::dynamo::DynamoStore;
+use gatehouse::store::{ApiKeyRecord, KeyStore as _, MAX_ACTIVE_KEYS};
+use gatehouse_cli::embedded::{Embedded, RequestObserver, TABLE};
+use gatehouse_cli::gateway::LambdaFunction;
+use gatehouse_testkit::samples::{self, DEV_ADMIN, DEV_MANAGER, DEV_SIGNER};
+use gatehouse_testkit::tokens::{DEV_ISSUER, dev_key};
+use serde_json::{Value, json};
+use serde_norway::Value as Yaml;
+
+const NOW: i64 = 1_800_000_000;
+
+// ---------------------------------------------------------------------------------------------------
+// The policies, from template.yaml
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Resource {
+    Table,
+    Index(String),
+    Other(String),
+}
+
+#[derive(Debug, Clone)]
+struct Condition {
+    operator: String,
+    key: String,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Statement {
+    sid: String,
+    actions: Vec<String>,
+    resources: Vec<Resource>,
+    conditions: Vec<Condition>,
+}
+
+fn strings(value: &Yaml) -> Vec<String> {
+    match value {
+        Yaml::String(s) => vec![s.clone()],
+        Yaml::Sequence(items) => items.iter().flat_map(strings).collect(),
+        Yaml::Bool(b) => vec![b.to_string()],
+        other => panic!("expected strings, found {other:?}"),
+    }
+}
+
+fn resource(value: &Yaml) -> Resource {
+    match value {
+        Yaml::Tagged(tagged) if tagged.tag == "GetAtt" => {
+            assert_eq!(tagged.value, Yaml::String("GatehouseTable.Arn".into()));
+            Resource::Table
+        }
+        Yaml::Tagged(tagged) if tagged.tag == "Sub" => {
+            let text = tagged.value.as_str().unwrap();
+            let index = text
+                .strip_prefix("${GatehouseTable.Arn}/index/")
+                .unwrap_or_else(|| panic!("unexpected resource {text}"));
+            Resource::Index(index.to_owned())
+        }
+        Yaml::Tagged(tagged) if tagged.tag == "Ref" => {
+            Resource::Other(tagged.value.as_str().unwrap().to_owned())
+        }
+        other => panic!("unexpected resource {other:?}"),
+    }
+}
+
+fn statement(value: &Yaml) -> Option<Statement> {
+    let value = match value {
+        // `!If [condition, statement, !Ref AWS::NoValue]`: the statement, in case the condition holds.
+        Yaml::Tagged(tagged) if tagged.tag == "If" => tagged.value.as_sequence().unwrap().get(1)?,
+        other => other,
+    };
+    assert_eq!(value["Effect"], Yaml::String("Allow".into()), "{value:?}");
+    let resources = match &value["Resource"] {
+        Yaml::Sequence(items) => items.iter().map(resource).collect(),
+        single => vec![resource(single)],
+    };
+    let mut conditions = Vec::new();
+    if let Some(map) = value.get("Condition").and_then(Yaml::as_mapping) {
+        for (operator, keys) in map {
+            for (key, values) in keys.as_mapping().unwrap() {
+                conditions.push(Condition {
+                    operator: operator.as_str().unwrap().to_owned(),
+                    key: key.as_str().unwrap().to_owned(),
+                    values: strings(values),
+                });
+            }
+        }
+    }
+    Some(Statement {
+        sid: value["Sid"].as_str().unwrap_or("?").to_owned(),
+        actions: strings(&value["Action"]),
+        resources,
+        conditions,
+    })
+}
+
+/// Every function's statements, by `CodeUri`.
+fn policies() -> BTreeMap<String, Vec<Statement>> {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"),
+    )
+    .unwrap();
+    let template: Yaml = serde_norway::from_str(&text).unwrap();
+    let mut policies = BTreeMap::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let code_uri = properties["CodeUri"].as_str().unwrap().to_owned();
+        let mut statements = Vec::new();
+        if let Some(documents) = properties.get("Policies").and_then(Yaml::as_sequence) {
+            for document in documents {
+                for item in document["Statement"].as_sequence().unwrap() {
+                    statements.extend(statement(item));
+                }
+            }
+        }
+        policies.insert(code_uri, statements);
+    }
+    policies
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Calls, as IAM sees them
+
+/// One authorization DynamoDB performs for a request.
+#[derive(Debug, Clone)]
+struct Call {
+    action: String,
+    resource: Resource,
+    context: BTreeMap<String, Vec<String>>,
+    what: String,
+}
+
+/// The top-level attribute names an expression refers to (`#name` resolved through `names`).
+fn expression_names(expression: &str, names: &Value) -> Vec<String> {
+    const WORDS: [&str; 19] = [
+        "SET",
+        "ADD",
+        "REMOVE",
+        "DELETE",
+        "AND",
+        "OR",
+        "NOT",
+        "BETWEEN",
+        "IN",
+        "attribute_exists",
+        "attribute_not_exists",
+        "attribute_type",
+        "begins_with",
+        "contains",
+        "size",
+        "if_not_exists",
+        "list_append",
+        "set",
+        "delete",
+    ];
+    let mut found = Vec::new();
+    let mut previous = ' ';
+    let mut token = String::new();
+    let mut tokens = Vec::new();
+    for c in expression.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | ':') {
+            token.push(c);
+        } else {
+            if !token.is_empty() {
+                // A path segment after `.` is not a top-level name.
+                tokens.push((std::mem::take(&mut token), previous == '.'));
+            }
+            previous = c;
+        }
+    }
+    for (token, nested) in tokens {
+        if nested || token.starts_with(':') || token.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Some(placeholder) = token.strip_prefix('#') {
+            let _ = placeholder;
+            let resolved = names[&token]
+                .as_str()
+                .unwrap_or_else(|| panic!("unresolved {token}"));
+            found.push(resolved.to_owned());
+        } else if !WORDS.iter().any(|w| w.eq_ignore_ascii_case(&token)) {
+            found.push(token);
+        }
+    }
+    found
+}
+
+fn pk_of(key: &Value) -> String {
+    key["pk"]["S"].as_str().unwrap().to_owned()
+}
+
+fn write_call(action: &str, body: &Value, what: &str) -> Call {
+    let mut context = BTreeMap::new();
+    let (pk, attributes) = match action {
+        "PutItem" => {
+            let item = body["Item"].as_object().unwrap();
+            (
+                pk_of(&body["Item"]),
+                item.keys().cloned().collect::<Vec<_>>(),
+            )
+        }
+        _ => {
+            let names = &body["ExpressionAttributeNames"];
+            let mut attributes: Vec<String> =
+                body["Key"].as_object().unwrap().keys().cloned().collect();
+            for field in ["UpdateExpression", "ConditionExpression"] {
+                if let Some(expression) = body[field].as_str() {
+                    attributes.extend(expression_names(expression, names));
+                }
+            }
+            (pk_of(&body["Key"]), attributes)
+        }
+    };
+    let attributes: BTreeSet<String> = attributes.into_iter().collect();
+    context.insert("dynamodb:LeadingKeys".into(), vec![pk.clone()]);
+    context.insert(
+        "dynamodb:Attributes".into(),
+        attributes.into_iter().collect(),
+    );
+    if let Some(returns) = body["ReturnValues"].as_str() {
+        context.insert("dynamodb:ReturnValues".into(), vec![returns.to_owned()]);
+    }
+    Call {
+        action: format!("dynamodb:{action}"),
+        resource: Resource::Table,
+        context,
+        what: format!("{what} {pk}"),
+    }
+}
+
+/// The authorizations one recorded request needs.
+fn calls_of(operation: &str, body: &str) -> Vec<Call> {
+    let body: Value = serde_json::from_str(body).unwrap();
+    let read = |action: &str, resource: Resource, keys: Vec<String>| {
+        let mut context = BTreeMap::new();
+        if !keys.is_empty() {
+            context.insert("dynamodb:LeadingKeys".to_owned(), keys.clone());
+        }
+        Call {
+            action: format!("dynamodb:{action}"),
+            resource,
+            context,
+            what: format!("{action} {keys:?}"),
+        }
+    };
+    match operation {
+        "GetItem" => vec![read("GetItem", Resource::Table, vec![pk_of(&body["Key"])])],
+        "BatchGetItem" => {
+            let keys = body["RequestItems"][TABLE]["Keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(pk_of)
+                .collect();
+            vec![read("BatchGetItem", Resource::Table, keys)]
+        }
+        "Query" => {
+            let values = &body["ExpressionAttributeValues"];
+            let condition = body["KeyConditionExpression"].as_str().unwrap();
+            // The partition key's value: the first `= :value` in the key condition.
+            let placeholder = condition
+                .split('=')
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            let partition = values[placeholder]["S"].as_str().unwrap().to_owned();
+            match body["IndexName"].as_str() {
+                // Which value IAM matches against LeadingKeys for a Query on an index is not
+                // documented; the index statements carry no LeadingKeys condition.
+                Some(index) => vec![read(
+                    "Query",
+                    Resource::Index(index.into()),
+                    vec![partition],
+                )],
+                None => vec![read("Query", Resource::Table, vec![partition])],
+            }
+        }
+        "PutItem" | "UpdateItem" | "DeleteItem" => vec![write_call(operation, &body, operation)],
+        "TransactWriteItems" => body["TransactItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|part| {
+                let (kind, inner) = part.as_object().unwrap().iter().next().unwrap();
+                let action = match kind.as_str() {
+                    "Put" => "PutItem",
+                    "Update" => "UpdateItem",
+                    "Delete" => "DeleteItem",
+                    "ConditionCheck" => "ConditionCheckItem",
+                    other => panic!("transaction part {other}"),
+                };
+                let mut call = write_call(action, inner, &format!("TransactWriteItems/{kind}"));
+                call.context.insert(
+                    "dynamodb:EnclosingOperation".into(),
+                    vec!["TransactWriteItems".into()],
+                );
+                call
+            })
+            .collect(),
+        other => vec![read(other, Resource::Table, Vec::new())],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Evaluation
+
+fn like(pattern: &str, value: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == value,
+        Some((prefix, rest)) => {
+            assert!(
+                !rest.contains('*') && !pattern.contains('?'),
+                "pattern {pattern}"
+            );
+            value.starts_with(prefix)
+                && value.ends_with(rest)
+                && value.len() >= prefix.len() + rest.len()
+        }
+    }
+}
+
+fn condition_holds(condition: &Condition, context: &BTreeMap<String, Vec<String>>) -> bool {
+    let present = context.get(&condition.key);
+    let matches = |value: &String, like_match: bool| {
+        condition.values.iter().any(|allowed| {
+            if like_match {
+                like(allowed, value)
+            } else {
+                allowed == value
+            }
+        })
+    };
+    match condition.operator.as_str() {
+        // True when every value in the request matches (and when the key is absent).
+        "ForAllValues:StringLike" => {
+            present.is_none_or(|values| values.iter().all(|v| matches(v, true)))
+        }
+        "ForAllValues:StringEquals" => {
+            present.is_none_or(|values| values.iter().all(|v| matches(v, false)))
+        }
+        "StringEquals" => present.is_some_and(|values| values.iter().all(|v| matches(v, false))),
+        "StringEqualsIfExists" => {
+            present.is_none_or(|values| values.iter().all(|v| matches(v, false)))
+        }
+        "Null" => {
+            let want_absent = condition.values == ["true"];
+            present.is_none() == want_absent
+        }
+        other => panic!("the check does not evaluate the operator {other}"),
+    }
+}
+
+/// The statements of `policy` that allow `call`.
+fn allowing<'p>(policy: &'p [Statement], call: &Call) -> Vec<&'p Statement> {
+    policy
+        .iter()
+        .filter(|s| s.actions.contains(&call.action))
+        .filter(|s| s.resources.contains(&call.resource))
+        .filter(|s| {
+            s.conditions
+                .iter()
+                .all(|c| condition_holds(c, &call.context))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Running the functions
+
+struct World {
+    embedded: Embedded,
+    store: DynamoStore,
+    recorded: Arc<Mutex<Vec<(String, String)>>>,
+    recording: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl World {
+    async fn new() -> Self {
+        let recorded: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let recording = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let observer: RequestObserver = {
+            let recorded = Arc::clone(&recorded);
+            let recording = Arc::clone(&recording);
+            Arc::new(move |operation: &str, body: &str| {
+                if recording.load(std::sync::atomic::Ordering::SeqCst) {
+                    recorded
+                        .lock()
+                        .unwrap()
+                        .push((operation.to_owned(), body.to_owned()));
+                }
+            })
+        };
+        let embedded = Embedded::start_in_memory_observed(Some(observer))
+            .await
+            .unwrap();
+        let store = embedded.store().await.unwrap();
+        samples::seed_world(&store, &samples::pepper())
+            .await
+            .unwrap();
+        World {
+            embedded,
+            store,
+            recorded,
+            recording,
+        }
+    }
+
+    /// The in-process functions over this world's store, with the clock at `now`.
+    fn functions(&self, now: i64) -> HashMap<String, Arc<dyn LambdaFunction>> {
+        let clock = Arc::new(FixedClock::at(now));
+        let options = KeyCacheOptions::default();
+        let authorizer = Authorizer::from_parts(Parts {
+            prefix: ApiKeyPrefix::default_prefix(),
+            pepper: samples::pepper(),
+            settings: VerifierSettings {
+                issuer: DEV_ISSUER.to_owned(),
+                authorized_parties: None,
+                clock_skew_secs: 5,
+                allow_pending_sessions: false,
+            },
+            keys: Arc::new(IssuerKeys::new(
+                DEV_ISSUER,
+                KeySource::from_pem(dev_key().public_pem).unwrap(),
+                http_client(options).unwrap(),
+                options,
+            )),
+            store: self.store.clone(),
+            clock: clock.clone(),
+        });
+        let keys = |pepper| {
+            KeyService::from_parts(
+                self.store.clone(),
+                ApiKeyPrefix::default_prefix(),
+                pepper,
+                clock.clone(),
+            )
+        };
+        gatehouse_cli::serve::functions(
+            Arc::new(authorizer),
+            Arc::new(keys(Some(samples::pepper()))),
+            Arc::new(ResourceService::new(keys(None), clock.clone())),
+        )
+    }
+
+    /// Runs `event` through the function at `code_uri`; the calls it made.
+    async fn run(&self, code_uri: &str, event: Value, now: i64) -> Vec<Call> {
+        let functions = self.functions(now);
+        self.recorded.lock().unwrap().clear();
+        self.recording
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let answer = functions[code_uri].invoke(event.clone()).await;
+        // The authorizer's lastUsedAt write runs in the background: let it land.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.recording
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let answer = answer.unwrap_or_else(|e| panic!("{code_uri} failed: {e}"));
+        let status = answer["statusCode"].as_i64();
+        assert!(
+            status.is_none_or(|s| s < 500),
+            "{code_uri} answered {answer}"
+        );
+        let recorded = std::mem::take(&mut *self.recorded.lock().unwrap());
+        recorded
+            .iter()
+            .flat_map(|(operation, body)| calls_of(operation, body))
+            .collect()
+    }
+}
+
+fn event(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(samples::events_dir().join(name)).unwrap())
+        .unwrap()
+}
+
+/// A sample route event with the caller replaced.
+fn as_caller(mut event: Value, user: &str, role: &str) -> Value {
+    let context = &mut event["requestContext"]["authorizer"];
+    context["userId"] = json!(user);
+    context["principalId"] = json!(user);
+    context["role"] = json!(role);
+    context["organizationIds"] = json!("");
+    context["companyIds"] = json!("");
+    context["locationIds"] = json!("");
+    event
+}
+
+/// The same event, with the memberships left out of the context (routes then read the user record).
+fn memberships_omitted(mut event: Value) -> Value {
+    event["requestContext"]["authorizer"]["membershipsOmitted"] = json!("true");
+    event
+}
+
+fn authorizer_event(token: &str) -> Value {
+    let mut event = event("authorizer-session.json");
+    event["headers"] = json!({"Authorization": format!("Bearer {token}")});
+    event["multiValueHeaders"] = json!({"Authorization": [format!("Bearer {token}")]});
+    event
+}
+
+/// Every function's flows: (code uri, event, clock), covering each path that touches the store.
+async fn flows(world: &World) -> Vec<(&'static str, Value, i64)> {
+    let resources = [
+        ("functions/list-organizations", "list-organizations.json"),
+        ("functions/get-organization", "get-organization.json"),
+        ("functions/list-companies", "list-companies.json"),
+        ("functions/list-locations", "list-locations.json"),
+        ("functions/list-templates", "list-templates.json"),
+        (
+            "functions/list-location-packages",
+            "list-location-packages.json",
+        ),
+        ("functions/signing-session", "signing-session.json"),
+        ("functions/get-package", "get-package.json"),
+        ("functions/create-package", "create-package.json"),
+    ];
+    let mut flows = vec![
+        (
+            "functions/authorizer",
+            authorizer_event(&samples::sample_api_key()),
+            NOW,
+        ),
+        (
+            "functions/authorizer",
+            authorizer_event(&dev_key().session_token(DEV_ADMIN, NOW)),
+            NOW,
+        ),
+        ("functions/me", event("me-session.json"), NOW),
+        ("functions/me", event("me-api-key.json"), NOW),
+        (
+            "functions/me",
+            memberships_omitted(event("me-session.json")),
+            NOW,
+        ),
+        ("functions/list-keys", event("list-keys.json"), NOW),
+        ("functions/create-key", event("create-key.json"), NOW),
+        ("functions/revoke-key", event("revoke-key.json"), NOW),
+    ];
+    for (code_uri, file) in resources {
+        flows.push((code_uri, event(file), NOW));
+        flows.push((code_uri, as_caller(event(file), DEV_ADMIN, "admin"), NOW));
+        flows.push((
+            code_uri,
+            memberships_omitted(as_caller(event(file), DEV_MANAGER, "manager")),
+            NOW,
+        ));
+        flows.push((code_uri, as_caller(event(file), DEV_SIGNER, "signer"), NOW));
+    }
+    // A full active-key set whose keys have all expired: create-key prunes it (a read and an update
+    // outside the transaction), then creates.
+    let pruned = "user_iam_prune";
+    for i in 0..MAX_ACTIVE_KEYS {
+        let key = gatehouse::apikey::generate(&ApiKeyPrefix::default_prefix()).unwrap();
+        let record = ApiKeyRecord {
+            key_id: format!("k_iamprune{i:02}"),
+            user_id: pruned.into(),
+            key_hash: samples::pepper().hash(key.reveal()),
+            name: "old".into(),
+            scopes: gatehouse::principal::Scopes::ALL,
+            active: true,
+            created_at: NOW - 100,
+            expires_at: Some(NOW - 10),
+            tail: key.tail(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        world
+            .store
+            .create_api_key(&record, MAX_ACTIVE_KEYS, NOW - 100)
+            .await
+            .unwrap();
+    }
+    flows.push((
+        "functions/create-key",
+        as_caller(event("create-key.json"), pruned, "none"),
+        NOW,
+    ));
+    flows
+}
+
+#[tokio::test]
+async fn every_call_is_allowed_and_every_statement_is_used() {
+    let policies = policies();
+    let world = World::new().await;
+    let mut used: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut denied = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (code_uri, event, now) in flows(&world).await {
+        let policy = &policies[code_uri];
+        for call in world.run(code_uri, event, now).await {
+            *seen.entry(code_uri.to_owned()).or_default() += 1;
+            let allowed = allowing(policy, &call);
+            if allowed.is_empty() {
+                denied.push(format!(
+                    "{code_uri}: {} on {:?}: {call:?}",
+                    call.action, call.resource
+                ));
+            }
+            for statement in allowed {
+                used.insert((
+                    code_uri.to_owned(),
+                    statement.sid.clone(),
+                    call.action.clone(),
+                ));
+            }
+        }
+    }
+    for (code_uri, calls) in &seen {
+        eprintln!("{code_uri}: {calls} calls checked");
+    }
+    assert!(
+        denied.is_empty(),
+        "calls the policies deny:\n{}",
+        denied.join("\n")
+    );
+    let mut unused = Vec::new();
+    for (code_uri, policy) in &policies {
+        for statement in policy {
+            for action in statement
+                .actions
+                .iter()
+                .filter(|a| a.starts_with("dynamodb:"))
+            {
+                let key = (code_uri.clone(), statement.sid.clone(), action.clone());
+                if !used.contains(&key) {
+                    unused.push(format!("{code_uri}: {} grants {action}", statement.sid));
+                }
+            }
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "statements no call used (grant less):\n{}",
+        unused.join("\n")
+    );
+    // Every function with DynamoDB statements was exercised.
+    for (code_uri, policy) in &policies {
+        if policy
+            .iter()
+            .any(|s| s.actions.iter().any(|a| a.starts_with("dynamodb:")))
+        {
+            assert!(
+                seen.get(code_uri).is_some_and(|n| *n > 0),
+                "{code_uri} made no call"
+            );
+        }
+    }
+    world.embedded.shutdown().await;
+}
+
+/// Calls a bug could make: none of them may be allowed to any function.
+#[test]
+fn no_function_may_rewrite_a_profile_or_leave_its_items() {
+    let update = |pk: &str, sk: &str, attributes: &[&str], returns: Option<&str>| {
+        let names: serde_json::Map<String, Value> = attributes
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (format!("#a{i}"), json!(a)))
+            .collect();
+        let expression = format!(
+            "SET {}",
+            (0..attributes.len())
+                .map(|i| format!("#a{i} = :v{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut body = json!({
+            "TableName": TABLE,
+            "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+        });
+        if let Some(returns) = returns {
+            body["ReturnValues"] = json!(returns);
+        }
+        ("UpdateItem".to_owned(), body.to_string())
+    };
+    let put = |pk: &str, sk: &str| {
+        let body = json!({"TableName": TABLE, "Item": {
+            "pk": {"S": pk}, "sk": {"S": sk}, "role": {"S": "admin"}, "suspended": {"BOOL": false},
+            "userId": {"S": "u"}, "organizationIds": {"L": []}, "companyIds": {"L": []}, "locationIds": {"L": []}
+        }});
+        ("PutItem".to_owned(), body.to_string())
+    };
+    let in_transaction = |(operation, body): (String, String)| {
+        let inner: Value = serde_json::from_str(&body).unwrap();
+        let kind = if operation == "PutItem" {
+            "Put"
+        } else {
+            "Update"
+        };
+        (
+            "TransactWriteItems".to_owned(),
+            json!({"TransactItems": [{kind: inner}]}).to_string(),
+        )
+    };
+    let forbidden = [
+        update("USER#u", "PROFILE", &["role"], None),
+        update("USER#u", "PROFILE", &["suspended"], None),
+        update(
+            "USER#u",
+            "PROFILE",
+            &["organizationIds", "locationIds"],
+            None,
+        ),
+        update("USER#u", "ACTIVEKEYS", &["keys"], Some("ALL_NEW")),
+        update("USER#u", "ACTIVEKEYS", &["keys"], Some("ALL_OLD")),
+        update("APIKEY#0000", "APIKEY", &["userId"], None),
+        update("APIKEY#0000", "APIKEY", &["lastUsedAt"], Some("ALL_OLD")),
+        put("USER#u", "PROFILE"),
+        in_transaction(put("USER#u", "PROFILE")),
+        in_transaction(update("USER#u", "PROFILE", &["role"], None)),
+        (
+            "DeleteItem".to_owned(),
+            json!({"TableName": TABLE, "Key": {"pk": {"S": "USER#u"}, "sk": {"S": "PROFILE"}}})
+                .to_string(),
+        ),
+        ("Scan".to_owned(), json!({"TableName": TABLE}).to_string()),
+        (
+            "BatchWriteItem".to_owned(),
+            json!({"RequestItems": {}}).to_string(),
+        ),
+    ];
+    let mut allowed = Vec::new();
+    for (code_uri, policy) in policies() {
+        for (operation, body) in &forbidden {
+            for call in calls_of(operation, body) {
+                let granted = allowing(&policy, &call);
+                if !granted.is_empty() {
+                    let sids: Vec<&str> = granted.iter().map(|s| s.sid.as_str()).collect();
+                    allowed.push(format!("{code_uri}: {} ({sids:?})", call.what));
+                }
+            }
+        }
+    }
+    assert!(allowed.is_empty(), "allowed:\n{}", allowed.join("\n"));
+}
+
+#[test]
+fn expression_names_are_read_like_iam_reads_them() {
+    let names = json!({"#k": "keys", "#a": "active"});
+    assert_eq!(
+        expression_names("ADD #k :e", &names),
+        vec!["keys".to_owned()]
+    );
+    assert_eq!(
+        expression_names(
+            "attribute_not_exists(lastUsedAt) OR lastUsedAt <= :cutoff",
+            &names
+        ),
+        vec!["lastUsedAt".to_owned(), "lastUsedAt".to_owned()]
+    );
+    assert_eq!(
+        expression_names("size(#k) < :limit AND #a = :t", &names),
+        vec!["keys".to_owned(), "active".to_owned()]
+    );
+    assert!(like("APIKEY#*", "APIKEY#abc"));
+    assert!(!like("APIKEY#*", "USER#abc"));
+    assert!(like("ORGS", "ORGS"));
+}
