@@ -27,3 +27,12 @@ async fn embedded_store() -> Option<DynamoStore> {
 }
 
 gatehouse_testkit::store_conformance_tests!(embedded_store);
+
+/// The in-memory store's listings equal the embedded engine's for random data and random page walks.
+#[test]
+fn memory_listings_equal_the_embedded_engine() {
+    gatehouse_testkit::listing_properties::memory_listings_equal_dynamodb(24, || async {
+        let store = embedded_store().await.unwrap();
+        store
+    });
+}

@@ -521,10 +521,10 @@ pub const MAX_ITEMS: usize = 50;
 /// The validated body of `POST /v1/signing/manager/signings`.
 #[derive(Debug)]
 pub(crate) struct NewPackage {
-    location_id: String,
-    title: String,
-    signer_user_ids: Vec<String>,
-    documents: Vec<String>,
+    pub(crate) location_id: String,
+    pub(crate) title: String,
+    pub(crate) signer_user_ids: Vec<String>,
+    pub(crate) documents: Vec<String>,
 }
 
 impl NewPackage {

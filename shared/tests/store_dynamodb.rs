@@ -23,3 +23,15 @@ async fn fresh_store_or_skip() -> Option<DynamoStore> {
 }
 
 gatehouse_testkit::store_conformance_tests!(fresh_store_or_skip);
+
+/// The in-memory store's listings equal DynamoDB Local's for random data and random page walks.
+#[test]
+fn memory_listings_equal_dynamodb_local() {
+    let Some(endpoint) = dynamodb_endpoint() else {
+        return;
+    };
+    gatehouse_testkit::listing_properties::memory_listings_equal_dynamodb(12, || {
+        let endpoint = endpoint.clone();
+        async move { fresh_store(&endpoint).await }
+    });
+}

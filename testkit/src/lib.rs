@@ -11,7 +11,9 @@
 )]
 
 pub mod conformance;
+pub mod fuzz_corpus;
 pub mod jwks_server;
+pub mod listing_properties;
 pub mod samples;
 pub mod serve;
 pub mod servers;

@@ -267,6 +267,19 @@ pub fn parse_package(item: &Item) -> Result<Package, StoreError> {
     })
 }
 
+/// The `BETWEEN` bounds of a listing's sort key: from just after the cursor's position (or from the
+/// prefix itself) to the end of the prefix. Both bounds start with the prefix and the low one sorts
+/// first (a position is ids and `#`, which sort between `!` and `~`), so every key in between has the
+/// prefix: no cursor reaches outside its listing. (The partition is the listing's, never the
+/// cursor's.)
+pub(crate) fn sort_key_bounds(prefix: &str, after: Option<&Cursor>) -> (String, String) {
+    let low = match after {
+        Some(cursor) => format!("{prefix}{}!", cursor.position()),
+        None => prefix.to_owned(),
+    };
+    (low, format!("{prefix}~"))
+}
+
 /// `ids` that are ids, each once, in order.
 fn distinct_valid(ids: &[String]) -> Vec<&str> {
     let mut distinct: Vec<&str> = Vec::new();
@@ -434,11 +447,7 @@ impl DynamoStore {
         let limit = request.clamped_limit();
         let wanted = limit + 1;
         let prefix = &listing.prefix;
-        let low = match &request.after {
-            Some(cursor) => format!("{prefix}{}!", cursor.position()),
-            None => prefix.clone(),
-        };
-        let high = format!("{prefix}~");
+        let (low, high) = sort_key_bounds(prefix, request.after.as_ref());
         let (pk_name, sk_name) = if listing.index {
             ("gsi1pk", "gsi1sk")
         } else {
@@ -741,6 +750,49 @@ impl ResourceStore for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use proptest::prelude::*;
+
+    /// The listings' sort-key prefixes, and anything a prefix could be made of.
+    fn prefix() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("ORG#".to_owned()),
+            Just("COMPANY#".to_owned()),
+            Just("LOCATION#".to_owned()),
+            Just("TEMPLATE#".to_owned()),
+            Just("PACKAGE#".to_owned()),
+            "[A-Z]{1,8}#",
+        ]
+    }
+
+    /// Cursor text: mostly valid positions (one id, or two joined by `#`), sometimes anything.
+    fn cursor_text() -> impl Strategy<Value = String> {
+        let id = "[A-Za-z0-9_-]{1,12}";
+        prop_oneof![
+            id.prop_map(|id| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)),
+            (id, id).prop_map(|(a, b)| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{a}#{b}"))
+            }),
+            ".{0,40}",
+            "[A-Za-z0-9_-]{0,40}",
+        ]
+    }
+
+    proptest! {
+        /// Whatever cursor a client sends back, the Query it leads to stays inside its listing: both
+        /// bounds keep the prefix, the low one sorts first, so every key between them has the prefix.
+        #[test]
+        fn a_cursor_never_leaves_its_prefix(prefix in prefix(), text in cursor_text()) {
+            let cursor = Cursor::parse(&text);
+            let (low, high) = sort_key_bounds(&prefix, cursor.as_ref());
+            prop_assert!(low.starts_with(&prefix));
+            prop_assert_eq!(&high, &format!("{prefix}~"));
+            prop_assert!(low < high, "{low:?} !< {high:?}");
+            if cursor.is_none() {
+                prop_assert_eq!(&low, &prefix);
+            }
+        }
+    }
 
     fn package() -> Package {
         Package {
