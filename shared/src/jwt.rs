@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::clock::Clock;
 use crate::error::Rejection;
@@ -482,11 +482,11 @@ impl<'de> Deserialize<'de> for Subject<'de> {
                 self,
                 mut seq: A,
             ) -> Result<Subject<'de>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Skipped>()?.is_some() {}
                 Ok(Subject::Other)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Subject<'de>, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Text<'de>, Skipped>()?.is_some() {}
                 Ok(Subject::Other)
             }
         }
@@ -601,10 +601,59 @@ impl<'de> Seen<'de> {
     }
 }
 
+/// A JSON value the verifier does not read, parsed as strictly as the members it does: every string
+/// is decoded, so an escape no JSON parser can decode (a lone surrogate) is an error, and no object,
+/// at any depth, may hold a member twice. (`serde::de::IgnoredAny` would skip strings undecoded: the
+/// fuzzer found a header that passed here and that any other JSON parser refuses.)
+struct Skipped;
+
+impl<'de> Deserialize<'de> for Skipped {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Skipped;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skipped, A::Error> {
+                while seq.next_element::<Skipped>()?.is_some() {}
+                Ok(Skipped)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skipped, A::Error> {
+                let mut seen = Seen::new();
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                    seen.first(key)?;
+                    map.next_value::<Skipped>()?;
+                }
+                Ok(Skipped)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 /// Implements `Deserialize` for a struct read from a JSON object member by member: `$key` is each member
 /// name (rejected on its second occurrence), `$map` the map to read its value from, `$out` the value
 /// under construction (starting from `Default`). Members the body does not read must be skipped with
-/// `IgnoredAny`.
+/// [`Skipped`].
 macro_rules! deserialize_object {
     ($ty:ty, $expecting:literal, |$key:ident, $map:ident, $out:ident| $body:block) => {
         impl<'de> Deserialize<'de> for $ty {
@@ -638,11 +687,11 @@ deserialize_object!(RawHeader<'de>, "a JOSE header object", |key, map, out| {
         "kid" => out.kid = Some(map.next_value::<Text<'de>>()?.0),
         "cat" => out.cat = Some(map.next_value::<Text<'de>>()?.0),
         "crit" => {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skipped>()?;
             out.crit = true;
         }
         _ => {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skipped>()?;
         }
     }
 });
@@ -662,7 +711,7 @@ deserialize_object!(RawClaims<'de>, "a JWT claims object", |key, map, out| {
         "org_id" => out.org_id = Some(map.next_value::<Text<'de>>()?.0),
         "org_role" => out.org_role = Some(map.next_value::<Text<'de>>()?.0),
         _ => {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Skipped>()?;
         }
     }
 });
@@ -675,7 +724,7 @@ deserialize_object!(
             "id" => out.id = Some(map.next_value::<Text<'de>>()?.0),
             "rol" => out.rol = Some(map.next_value::<Text<'de>>()?.0),
             _ => {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skipped>()?;
             }
         }
     }
@@ -754,6 +803,19 @@ mod tests {
             Some(InvalidReason::DuplicateMember)
         );
         assert_eq!(ok(r#"[1,2]"#).err(), Some(InvalidReason::BadHeader));
+        // Members we do not read are parsed as strictly as those we do (found by fuzzing).
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","x":"\ud800"}"#).err(),
+            Some(InvalidReason::BadHeader)
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","x":{"a":1,"a":2}}"#).err(),
+            Some(InvalidReason::DuplicateMember)
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","x":[{"b":"\u00e9"}],"crit":null}"#).err(),
+            Some(InvalidReason::CriticalHeader)
+        );
     }
 
     #[test]

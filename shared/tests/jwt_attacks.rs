@@ -1126,12 +1126,18 @@ async fn payload_with_a_lone_surrogate_in_sub_is_bad_claims() {
 }
 
 #[tokio::test]
-async fn deeply_nested_unknown_claim_neither_crashes_nor_changes_the_subject() {
-    // 2,000 levels of nesting (well past serde_json's recursion limit of 128) inside a claim we skip.
+async fn deeply_nested_unknown_claim_is_refused_without_a_crash() {
+    // 2,000 levels of nesting inside a claim we do not read: skipped claims are parsed as strictly as
+    // read ones, within serde_json's recursion limit (128), so this is bad claims, not a stack overflow
+    // and not a valid token.
     let nested = format!("{}{}", "[".repeat(2000), "]".repeat(2000));
     let payload = raw_claims(&format!(r#""sub":"{SUB}","x":{nested}"#));
     let token = key_a().mint_raw(&header().to_string(), &payload);
-    // serde_json skips ignored values iteratively, so this is simply a valid token.
+    assert_rejected(&pem_verifier(), &token, InvalidReason::BadClaims).await;
+    // Within the limit it is just an unread claim.
+    let nested = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let payload = raw_claims(&format!(r#""sub":"{SUB}","x":{nested}"#));
+    let token = key_a().mint_raw(&header().to_string(), &payload);
     assert_eq!(
         assert_accepted(&pem_verifier(), &token).await.claims.sub,
         SUB
@@ -1139,15 +1145,31 @@ async fn deeply_nested_unknown_claim_neither_crashes_nor_changes_the_subject() {
 }
 
 #[tokio::test]
-async fn deeply_nested_sub_is_bad_subject() {
+async fn deeply_nested_sub_is_refused() {
     let nested = format!("{}{}", "[".repeat(2000), "]".repeat(2000));
     let payload = raw_claims(&format!(r#""sub":{nested}"#));
     assert_rejected(
         &pem_verifier(),
         &key_a().mint_raw(&header().to_string(), &payload),
-        InvalidReason::BadSubject,
+        InvalidReason::BadClaims,
     )
     .await;
+}
+
+#[tokio::test]
+async fn undecodable_strings_and_repeated_members_in_unread_claims_are_refused() {
+    for (claim, reason) in [
+        (r#""x":"\ud800""#, InvalidReason::BadClaims),
+        (r#""x":{"a":1,"a":2}"#, InvalidReason::DuplicateMember),
+        (
+            r#""x":[{"deep":{"b":true,"b":false}}]"#,
+            InvalidReason::DuplicateMember,
+        ),
+    ] {
+        let payload = raw_claims(&format!(r#""sub":"{SUB}",{claim}"#));
+        let token = key_a().mint_raw(&header().to_string(), &payload);
+        assert_rejected(&pem_verifier(), &token, reason).await;
+    }
 }
 
 #[tokio::test]
