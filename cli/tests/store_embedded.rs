@@ -32,7 +32,6 @@ gatehouse_testkit::store_conformance_tests!(embedded_store);
 #[test]
 fn memory_listings_equal_the_embedded_engine() {
     gatehouse_testkit::listing_properties::memory_listings_equal_dynamodb(24, || async {
-        let store = embedded_store().await.unwrap();
-        store
+        embedded_store().await.unwrap()
     });
 }

@@ -29,6 +29,11 @@ use crate::store::{AuthStore, LAST_USED_INTERVAL_SECS, UserRecord};
 
 /// An allow or a deny. (Outages are the `Err` side of [`Authorizer::decide`].)
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one Decision per request, returned by value and never held in bulk; boxing the \
+              Principal would add an allocation to every Allow"
+)]
 pub enum Decision {
     /// Authenticated.
     Allow(Principal),

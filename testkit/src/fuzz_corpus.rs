@@ -10,10 +10,14 @@ pub fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
 }
 
+/// A fuzz target by name, as `gatehouse::fuzzing::TARGETS` and `gatehouse_cli::fuzzing::TARGETS` list
+/// them.
+pub type NamedTarget<'a> = (&'a str, fn(&[u8]));
+
 /// Runs every stored input of every target; panics naming the target and file of the first input
 /// whose invariant fails. A target without a corpus folder fails too, so a renamed target cannot
 /// silently replay nothing. Returns (target, inputs replayed) for the log.
-pub fn replay(targets: &[(&str, fn(&[u8]))]) -> Vec<(String, usize)> {
+pub fn replay(targets: &[NamedTarget<'_>]) -> Vec<(String, usize)> {
     let mut counts = Vec::new();
     for (name, target) in targets {
         let corpus = fuzz_dir().join("corpus").join(name);

@@ -49,7 +49,7 @@ async fn a_six_megabyte_body_is_refused_without_being_read() {
 
     // Just under the limit is read and judged on its content.
     let mut request = event("create-key.json");
-    let scopes = format!("[{}]", vec!["\"read\""; 3].join(","));
+    let scopes = format!("[{}]", ["\"read\""; 3].join(","));
     request.payload.body = Some(format!(r#"{{"name":"x","scopes":{scopes}}}"#));
     let (status, body) = status_and_json(
         &create_key::function_handler(&service, request)
