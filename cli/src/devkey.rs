@@ -185,7 +185,8 @@ pub fn random_hex(bytes: usize) -> Result<String, Failure> {
     Ok(hex(&buffer))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut out, byte| {
         let _infallible = write!(out, "{byte:02x}");

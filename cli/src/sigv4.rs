@@ -13,6 +13,8 @@ use std::fmt::Write as _;
 
 use aws_lc_rs::{digest, hmac};
 
+use crate::devkey::hex;
+
 /// The credentials the embedded engine accepts. The secret never appears in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
 pub struct EngineCredentials {
@@ -247,13 +249,6 @@ fn is_amz_date(text: &str) -> bool {
 /// Unix seconds as `YYYYMMDDTHHMMSSZ`.
 pub fn amz_date_of(unix_seconds: i64) -> String {
     gatehouse::time::rfc3339(unix_seconds).replace(['-', ':'], "")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        let _infallible = write!(out, "{b:02x}");
-        out
-    })
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -15,17 +15,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gatehouse::apikey::ApiKeyPrefix;
-use gatehouse::authorizer::{Authorizer, Parts, http_client};
 use gatehouse::clock::FixedClock;
-use gatehouse::jwt::VerifierSettings;
-use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
 use gatehouse::resources::ResourceService;
 use gatehouse::self_service::KeyService;
 use gatehouse::store::memory::MemoryStore;
 use gatehouse_cli::gateway::{Gateway, GatewayOptions, ManualClock};
 use gatehouse_cli::template::Template;
 use gatehouse_testkit::samples::{self, DEV_ADMIN};
-use gatehouse_testkit::tokens::{DEV_ISSUER, dev_key};
+use gatehouse_testkit::tokens::dev_key;
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_780_000_000;
@@ -40,25 +37,11 @@ async fn stack() -> Stack {
     let store = MemoryStore::new();
     samples::seed(&store, &samples::pepper()).await.unwrap();
     let clock = Arc::new(FixedClock::at(NOW));
-    let options = KeyCacheOptions::default();
-    let authorizer = Arc::new(Authorizer::from_parts(Parts {
-        prefix: ApiKeyPrefix::default_prefix(),
-        pepper: samples::pepper(),
-        settings: VerifierSettings {
-            issuer: DEV_ISSUER.to_owned(),
-            authorized_parties: None,
-            clock_skew_secs: 5,
-            allow_pending_sessions: false,
-        },
-        keys: Arc::new(IssuerKeys::new(
-            DEV_ISSUER,
-            KeySource::from_pem(dev_key().public_pem).unwrap(),
-            http_client(options).unwrap(),
-            options,
-        )),
-        store: store.clone(),
-        clock: clock.clone(),
-    }));
+    let authorizer = Arc::new(samples::dev_authorizer(
+        store.clone(),
+        samples::pepper(),
+        clock.clone(),
+    ));
     let service = Arc::new(KeyService::from_parts(
         store.clone(),
         ApiKeyPrefix::default_prefix(),

@@ -33,10 +33,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use gatehouse::apikey::ApiKeyPrefix;
-use gatehouse::authorizer::{Authorizer, Parts, http_client};
 use gatehouse::clock::FixedClock;
-use gatehouse::jwt::VerifierSettings;
-use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
 use gatehouse::resources::ResourceService;
 use gatehouse::self_service::KeyService;
 use gatehouse::store::dynamo::DynamoStore;
@@ -44,7 +41,7 @@ use gatehouse::store::{ApiKeyRecord, KeyStore as _, MAX_ACTIVE_KEYS};
 use gatehouse_cli::embedded::{Embedded, RequestObserver, TABLE};
 use gatehouse_cli::gateway::LambdaFunction;
 use gatehouse_testkit::samples::{self, DEV_ADMIN, DEV_MANAGER, DEV_SIGNER};
-use gatehouse_testkit::tokens::{DEV_ISSUER, dev_key};
+use gatehouse_testkit::tokens::dev_key;
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 
@@ -454,25 +451,8 @@ impl World {
     /// The in-process functions over this world's store, with the clock at `now`.
     fn functions(&self, now: i64) -> HashMap<String, Arc<dyn LambdaFunction>> {
         let clock = Arc::new(FixedClock::at(now));
-        let options = KeyCacheOptions::default();
-        let authorizer = Authorizer::from_parts(Parts {
-            prefix: ApiKeyPrefix::default_prefix(),
-            pepper: samples::pepper(),
-            settings: VerifierSettings {
-                issuer: DEV_ISSUER.to_owned(),
-                authorized_parties: None,
-                clock_skew_secs: 5,
-                allow_pending_sessions: false,
-            },
-            keys: Arc::new(IssuerKeys::new(
-                DEV_ISSUER,
-                KeySource::from_pem(dev_key().public_pem).unwrap(),
-                http_client(options).unwrap(),
-                options,
-            )),
-            store: self.store.clone(),
-            clock: clock.clone(),
-        });
+        let authorizer =
+            samples::dev_authorizer(self.store.clone(), samples::pepper(), clock.clone());
         let keys = |pepper| {
             KeyService::from_parts(
                 self.store.clone(),

@@ -29,11 +29,9 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use gatehouse::apikey::{self, ApiKeyPrefix, Pepper};
-use gatehouse::authorizer::{Authorizer, Decision, DecisionFacts, Parts, http_client};
+use gatehouse::authorizer::{Authorizer, Decision, DecisionFacts};
 use gatehouse::clock::FixedClock;
 use gatehouse::error::{Rejection, Unavailable};
-use gatehouse::jwt::VerifierSettings;
-use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
 use gatehouse::principal::{AuthType, Memberships, Principal, Role, Scopes};
 use gatehouse::store::dynamo::resources::{
     company_item, location_item, organization_item, package_item, signer_item, template_item,
@@ -48,7 +46,7 @@ use gatehouse::store::{
 };
 
 use crate::servers::{sdk_config, unique_name};
-use crate::tokens::{DEV_ISSUER, dev_key};
+use crate::tokens::dev_key;
 
 /// Expands to one `#[tokio::test]` per conformance test, each on a store from `$store`, an async fn
 /// (or a path to one) `async fn() -> Option<DynamoStore>` returning `None` to skip. See the
@@ -242,22 +240,7 @@ async fn create<S: KeyStore>(store: &S, record: &ApiKeyRecord) {
 /// An authorizer on `store`: default prefix, the test pepper, the dev key as a PEM source (no network),
 /// a clock frozen at [`NOW`].
 fn authorizer<S: AuthStore + 'static>(store: S) -> Authorizer<S> {
-    let options = KeyCacheOptions::default();
-    let source = KeySource::from_pem(dev_key().public_pem).unwrap();
-    let keys = IssuerKeys::new(DEV_ISSUER, source, http_client(options).unwrap(), options);
-    Authorizer::from_parts(Parts {
-        prefix: ApiKeyPrefix::default_prefix(),
-        pepper: pepper(),
-        settings: VerifierSettings {
-            issuer: DEV_ISSUER.to_owned(),
-            authorized_parties: None,
-            clock_skew_secs: 5,
-            allow_pending_sessions: false,
-        },
-        keys: Arc::new(keys),
-        store,
-        clock: Arc::new(FixedClock::at(NOW)),
-    })
+    crate::samples::dev_authorizer(store, pepper(), Arc::new(FixedClock::at(NOW)))
 }
 
 async fn decide<S: AuthStore + 'static>(

@@ -108,6 +108,35 @@ pub fn load_proxy_event(name: &str) -> ApiGatewayProxyRequest {
     serde_json::from_str(&text).unwrap()
 }
 
+/// An authorizer on `store` as the tests build it: the default prefix, `pepper`, the dev-only key as a
+/// PEM source for [`DEV_ISSUER`] (no network), 5 s of skew, `clock`.
+pub fn dev_authorizer<S: gatehouse::store::AuthStore + 'static>(
+    store: S,
+    pepper: Pepper,
+    clock: std::sync::Arc<FixedClock>,
+) -> gatehouse::authorizer::Authorizer<S> {
+    use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
+    let options = KeyCacheOptions::default();
+    gatehouse::authorizer::Authorizer::from_parts(gatehouse::authorizer::Parts {
+        prefix: apikey::ApiKeyPrefix::default_prefix(),
+        pepper,
+        settings: gatehouse::jwt::VerifierSettings {
+            issuer: crate::tokens::DEV_ISSUER.to_owned(),
+            authorized_parties: None,
+            clock_skew_secs: 5,
+            allow_pending_sessions: false,
+        },
+        keys: std::sync::Arc::new(IssuerKeys::new(
+            crate::tokens::DEV_ISSUER,
+            KeySource::from_pem(crate::tokens::dev_key().public_pem).unwrap(),
+            gatehouse::authorizer::http_client(options).unwrap(),
+            options,
+        )),
+        store,
+        clock,
+    })
+}
+
 /// The pepper of `events/env.json`.
 pub fn pepper() -> Pepper {
     Pepper::new(env_vars()["API_KEY_PEPPER"].as_bytes()).unwrap()

@@ -6,15 +6,12 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
 use gatehouse::apikey::{self, ApiKeyPrefix, Pepper};
-use gatehouse::authorizer::{Authorizer, Parts, http_client};
+use gatehouse::authorizer::Authorizer;
 use gatehouse::clock::FixedClock;
-use gatehouse::jwt::VerifierSettings;
-use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
 use gatehouse::policy::AuthorizerResponse;
 use gatehouse::principal::{Memberships, Role, Scopes};
 use gatehouse::store::dynamo::DynamoStore;
 use gatehouse::store::{ApiKeyRecord, UserRecord};
-use gatehouse_testkit::tokens::{DEV_ISSUER, dev_key};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
@@ -24,25 +21,7 @@ pub const PEPPER: &[u8] = b"handler-test-pepper-0123456789";
 pub const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/v1/me";
 
 pub fn authorizer_on(store: DynamoStore, clock: Arc<FixedClock>) -> Authorizer<DynamoStore> {
-    let options = KeyCacheOptions::default();
-    Authorizer::from_parts(Parts {
-        prefix: ApiKeyPrefix::default_prefix(),
-        pepper: Pepper::new(PEPPER).unwrap(),
-        settings: VerifierSettings {
-            issuer: DEV_ISSUER.to_owned(),
-            authorized_parties: None,
-            clock_skew_secs: 5,
-            allow_pending_sessions: false,
-        },
-        keys: Arc::new(IssuerKeys::new(
-            DEV_ISSUER,
-            KeySource::from_pem(dev_key().public_pem).unwrap(),
-            http_client(options).unwrap(),
-            options,
-        )),
-        store,
-        clock,
-    })
+    gatehouse_testkit::samples::dev_authorizer(store, Pepper::new(PEPPER).unwrap(), clock)
 }
 
 pub fn user(id: &str, role: Role, suspended: bool) -> UserRecord {
