@@ -9,6 +9,8 @@
 //!   once before timing): the key cache's lookup with its age check, the path a Clerk deployment
 //!   takes (`jwt_decision` minus this is what the JWKS cache costs per decision).
 //! - `api_key_decision`: the same with an API key bearer.
+//! - `jwks_key_lookup`: the JWKS key cache's warm lookup alone (the key of a kid, fresh keys): what the
+//!   maximum age adds to the warm path shows here, undiluted.
 //!
 //! Both decisions read a [`MemoryStore`], run on a tokio current_thread runtime (`block_on` per
 //! iteration: criterion's `async_tokio` feature is not enabled in the workspace), and log through
@@ -253,6 +255,15 @@ fn decisions(c: &mut Criterion) {
         1,
         "the JWKS was fetched once, before timing"
     );
+
+    let jwks_keys = jwks_authorizer.verifier().keys().clone();
+    let kid = dev_key.kid;
+    group.bench_function("jwks_key_lookup", |b| {
+        b.iter(|| {
+            rt.block_on(jwks_keys.key(black_box(kid)))
+                .expect("a known kid")
+        });
+    });
 
     group.bench_function("api_key_decision", |b| {
         b.iter(|| {
