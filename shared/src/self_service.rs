@@ -423,7 +423,7 @@ impl<S: KeyStore> KeyService<S> {
         let now = self.clock.now_unix();
         let keys = self.store.active_keys_of(&principal.user_id).await?;
         let wanted = use_api_key.map(str::trim);
-        if let Some(key) = choose_scoped_key(&keys, wanted, now) {
+        if let Some(key) = choose_scoped_key(&keys, use_api_key, now) {
             // Naming a key is asking to act as it: its scopes apply. The silent default (the oldest
             // key) only attributes the request; narrowing there would make a user's browser session
             // read-only the day they create a read-only key for a script.
@@ -464,13 +464,15 @@ fn is_key_id(id: &str) -> bool {
     id.starts_with("k_") && is_valid_id(id)
 }
 
-/// The pure part of [`KeyService::scoped`]: `keys` is oldest first.
+/// The pure part of [`KeyService::scoped`]: `keys` is oldest first; `wanted` is the header as sent
+/// (surrounding whitespace is not part of a header's value, RFC 9110 section 5.5).
 pub(crate) fn choose_scoped_key<'k>(
     keys: &'k [ActiveKeyRef],
     wanted: Option<&str>,
     now: i64,
 ) -> Option<&'k ActiveKeyRef> {
     let named = wanted
+        .map(str::trim)
         .filter(|w| is_key_id(w))
         .and_then(|w| keys.iter().find(|k| k.key_id == w && k.is_usable_at(now)));
     named.or_else(|| keys.iter().find(|k| k.is_usable_at(now)))
@@ -574,6 +576,8 @@ mod tests {
         assert_eq!(chosen(Some("k_other"), 100), Some("k_old"));
         assert_eq!(chosen(Some("k_expired"), 100), Some("k_old"));
         assert_eq!(chosen(Some("not a key"), 100), Some("k_old"));
+        // Found by the use_api_key fuzzer: the header's surrounding whitespace is not its value.
+        assert_eq!(chosen(Some(" k_new\t"), 100), Some("k_new"));
         assert_eq!(chosen(None, 10), Some("k_expired"));
         assert_eq!(choose_scoped_key(&[], Some("k_new"), 100), None);
     }
