@@ -280,6 +280,20 @@ impl Serve {
         self.logs.lock().unwrap().clone()
     }
 
+    /// The logs once `ready` holds for them. `serve` prints a request's access line after sending its
+    /// response, and a reader thread collects it, so a client can hold the answer before its line is
+    /// here: wait for it (up to 10 s), then hand back the logs as they are for the caller to judge.
+    pub async fn logs_once(&self, ready: impl Fn(&str) -> bool) -> String {
+        for _ in 0..200 {
+            let logs = self.logs();
+            if ready(&logs) {
+                return logs;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.logs()
+    }
+
     /// Every byte of the store: for the embedded engine, every file under the state folder (the
     /// SQLite file with its `-wal` and `-shm`); for DynamoDB Local, a full scan of the table with each
     /// attribute's name and value (strings as UTF-8, binaries raw).

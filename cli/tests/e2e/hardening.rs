@@ -37,10 +37,8 @@ fn exp_of(token: &str) -> i64 {
 }
 
 /// The access-log lines of `user`'s requests that answered `status` from the authorizer cache.
-fn cached_answers(serve: &Serve, user: &str, status: u16) -> usize {
-    serve
-        .logs()
-        .lines()
+fn cached_answers(logs: &str, user: &str, status: u16) -> usize {
+    logs.lines()
         .filter(|line| {
             line.contains(&format!("user=\"{user}\""))
                 && line.contains(&format!("status={status} "))
@@ -95,11 +93,10 @@ pub async fn expired_credentials_are_refused_from_the_cache(serve: &Serve) {
         me(serve, token).await;
         me(serve, token).await;
     }
-    assert!(
-        cached_answers(serve, "user_expiring", 200) >= 2,
-        "{}",
-        serve.logs()
-    );
+    let logs = serve
+        .logs_once(|logs| cached_answers(logs, "user_expiring", 200) >= 2)
+        .await;
+    assert!(cached_answers(&logs, "user_expiring", 200) >= 2, "{logs}");
     // The long-lived session is unaffected throughout.
     me(serve, &session).await;
 
@@ -116,11 +113,10 @@ pub async fn expired_credentials_are_refused_from_the_cache(serve: &Serve) {
         expect_route_401(&get(serve, path, token).await, code, message);
     }
     // Refused by the routes, from the cache: the authorizer was not asked again.
-    assert!(
-        cached_answers(serve, "user_expiring", 401) >= 4,
-        "{}",
-        serve.logs()
-    );
+    let logs = serve
+        .logs_once(|logs| cached_answers(logs, "user_expiring", 401) >= 4)
+        .await;
+    assert!(cached_answers(&logs, "user_expiring", 401) >= 4, "{logs}");
     me(serve, &session).await;
 }
 
