@@ -39,7 +39,7 @@ def main() -> int:
     print()
     print(f"== decisions (criterion medians, {group})")
     found = {case: median_ns(group, case) for case in CASES}
-    print(f"  {"case":<20} {'median':>12}   95% CI of the median")
+    print(f"  {'case':<20} {'median':>12}   95% CI of the median")
     for case, est in found.items():
         if est:
             print(f"  {case:<20} {fmt(est[0])}   [{fmt(est[1]).strip()} .. {fmt(est[2]).strip()}]")
