@@ -1,4 +1,4 @@
-//! The command line of `gatehouse` (contract section 8), declared with clap's derive API, and the one
+//! The command line of `gatehouse` (README "The `gatehouse` command"), declared with clap's derive API, and the one
 //! error type every command returns. Exit status: 0 on success; 1 on a [`Failure`], printed as one
 //! line `gatehouse: <message>` on stderr; 2 on a usage error, which clap reports itself.
 
@@ -57,6 +57,9 @@ pub struct ServeArgs {
     /// The SAM template (default: ./template.yaml, else the copy built into gatehouse).
     #[arg(long, value_name = "PATH")]
     pub template: Option<PathBuf>,
+    /// The API type to emulate: the template's REST API or its HTTP API.
+    #[arg(long, value_enum, default_value_t = crate::gateway::ApiType::Rest)]
+    pub api: crate::gateway::ApiType,
 }
 
 /// `gatehouse users …`.

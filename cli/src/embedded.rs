@@ -150,7 +150,7 @@ impl Embedded {
 
     /// A store on the embedded table, created (with its time to live) if missing.
     pub async fn store(&self) -> Result<DynamoStore, Failure> {
-        let store = DynamoStore::new(gatehouse::authorizer::dynamodb_client(&self.sdk), TABLE);
+        let store = DynamoStore::new(gatehouse::coldstart::dynamodb_client(&self.sdk), TABLE);
         store.create_table_if_missing().await?;
         enable_ttl(&store).await?;
         Ok(store)

@@ -24,11 +24,11 @@ pub fn template(data: &[u8]) {
     let Ok(template) = Template::parse(&text) else {
         return;
     };
-    let uris = template.required_code_uris();
-    assert!(uris.windows(2).all(|w| matches!(w, [a, b] if a < b)));
-    for (function, route) in template.routes() {
+    let names = template.required_implementations();
+    assert!(names.windows(2).all(|w| matches!(w, [a, b] if a < b)));
+    for (function, route) in template.routes().chain(template.http_routes()) {
         assert!(route.path.starts_with('/'), "{:?}", route.path);
-        assert!(uris.contains(&function.code_uri));
+        assert!(names.iter().any(|name| name == function.implementation()));
     }
 }
 
@@ -41,7 +41,7 @@ fn built_in_routes() -> &'static RouteTable<String> {
                 route.path.clone(),
                 route.method.clone(),
                 route.event.clone(),
-                function.code_uri.clone(),
+                function.implementation().to_owned(),
             )
         }))
         .expect("the template's routes")

@@ -1,7 +1,8 @@
-//! `gatehouse serve`: the whole API on `127.0.0.1`, as `template.yaml` declares it, with every Lambda
-//! function running in this process through the same handler code as its Lambda binary (the JSON
-//! event is deserialized into the function's event type and the result serialized back, exactly the
-//! runtime's path).
+//! `gatehouse serve`: the whole API on `127.0.0.1`, as `template.yaml` declares it (its REST API, or
+//! with `--api http` its HTTP API), with every Lambda function running in this process through the
+//! same code as its Lambda binary: the route table of `gatehouse::routes` behind `lambda_http`'s own
+//! adapter, and the authorizer's event parsing and answer (the JSON event in, the JSON result out,
+//! exactly the runtime's path). The API's OpenAPI document is served at `/openapi.json`.
 //!
 //! With no `CLERK_ISSUER` it runs in dev mode: it is its own issuer (`http://127.0.0.1:<port>`),
 //! publishes the dev signing key at `/.well-known/jwks.json`, and accepts the tokens `gatehouse token
@@ -19,17 +20,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse::authorizer::Authorizer;
+use gatehouse::authorizer_event::AuthorizerEvent;
 use gatehouse::clock::SystemClock;
 use gatehouse::config::{AuthorizerConfig, Env};
 use gatehouse::keys::KeyCacheOptions;
 use gatehouse::resources::ResourceService;
+use gatehouse::routes::{AUTHORIZER_BINARY, Route};
 use gatehouse::self_service::KeyService;
 use gatehouse::store::ResourceStore;
 use tokio::net::TcpListener;
 
 use crate::cli::{Failure, ServeArgs};
 use crate::devkey::{DevKey, ISSUER_FILE};
-use crate::gateway::{self, Gateway, GatewayOptions, LambdaFunction, lambda_handler};
+use crate::gateway::{self, FunctionError, Gateway, GatewayOptions, LambdaFunction};
 use crate::home::Home;
 use crate::store_target::StoreTarget;
 use crate::template::Template;
@@ -38,6 +41,10 @@ use crate::template::Template;
 pub const BUILT_IN_TEMPLATE: &str = include_str!("../../template.yaml");
 /// The dev JWKS path.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// Where `serve` publishes the API's OpenAPI document (as JSON; no token needed).
+pub const OPENAPI_PATH: &str = "/openapi.json";
+/// The API's OpenAPI 3.1 document (the repository's `openapi.yaml`).
+pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
 /// Runs the local API until Ctrl-C or SIGTERM.
 pub async fn run<F: Fn(&str) -> Option<String>>(
@@ -203,13 +210,16 @@ impl Local<'_> {
             Authorizer::from_config(config, self.target.sdk(), KeyCacheOptions::default())
                 .await
                 .map_err(|e| Failure::new(e.to_string()))?;
-        let service = KeyService::from_parts(
-            self.target.store().clone(),
-            prefix.clone(),
-            Some(pepper.pepper()?),
+        // Only the route that creates keys holds the pepper, as in Lambda (`Route::needs`).
+        let with_pepper = ResourceService::new(
+            KeyService::from_parts(
+                self.target.store().clone(),
+                prefix.clone(),
+                Some(pepper.pepper()?),
+                Arc::new(SystemClock),
+            ),
             Arc::new(SystemClock),
         );
-        // The resource routes need no pepper, as in Lambda (`ResourceService::from_env`).
         let resources = ResourceService::new(
             KeyService::from_parts(
                 self.target.store().clone(),
@@ -219,26 +229,46 @@ impl Local<'_> {
             ),
             Arc::new(SystemClock),
         );
-        let functions = functions(Arc::new(authorizer), Arc::new(service), Arc::new(resources));
+        let functions = functions(
+            Arc::new(authorizer),
+            Arc::new(with_pepper),
+            Arc::new(resources),
+        );
 
-        let template_ttl = template
-            .api
-            .default_authorizer
-            .as_ref()
-            .and_then(|name| template.api.authorizers.get(name))
-            .map(|authorizer| authorizer.reauthorize_every);
+        let template_ttl = match args.api {
+            gateway::ApiType::Rest => template
+                .api
+                .default_authorizer
+                .as_ref()
+                .and_then(|name| template.api.authorizers.get(name)),
+            gateway::ApiType::Http => template.http_api.as_ref().and_then(|http| {
+                http.default_authorizer
+                    .as_ref()
+                    .and_then(|name| http.authorizers.get(name))
+            }),
+        }
+        .map(|authorizer| authorizer.reauthorize_every);
+        let route_lines = route_lines(&template, args.api);
         let authorizer_ttl = args.authorizer_ttl.map(Duration::from_secs);
         let gateway = Gateway::new(
             template,
             functions,
             GatewayOptions {
+                api: args.api,
                 authorizer_ttl,
                 ..GatewayOptions::default()
             },
         )
         .map_err(|e| Failure::new(e.to_string()))?;
 
-        let mut extra = axum::Router::new();
+        let openapi = openapi_json()?;
+        let mut extra = axum::Router::new().route(
+            OPENAPI_PATH,
+            axum::routing::get(move || {
+                let body = openapi.clone();
+                async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        );
         if let Some(key) = &dev_key {
             let body = key.jwks().to_string();
             extra = extra.route(
@@ -275,6 +305,16 @@ impl Local<'_> {
             )),
             None => banner.push(format!("  mode: Clerk (issuer {clerk_issuer})")),
         }
+        banner.push(format!(
+            "  api: {} ({} routes; OpenAPI at {}{OPENAPI_PATH})",
+            match args.api {
+                gateway::ApiType::Rest => "REST API (--api rest)",
+                gateway::ApiType::Http => "HTTP API (--api http)",
+            },
+            route_lines.len(),
+            self.url
+        ));
+        banner.extend(route_lines);
         banner.push(format!("  store: {}", self.target.description()));
         banner.push(format!("  pepper: {}", pepper.origin()));
         banner.push(format!(
@@ -311,82 +351,97 @@ impl Local<'_> {
     }
 }
 
-/// Every `CodeUri` [`functions`] registers: the function crates `serve` runs in-process.
-pub const CODE_URIS: [&str; 15] = [
-    "functions/authorizer",
-    "functions/health",
-    "functions/me",
-    "functions/create-key",
-    "functions/list-keys",
-    "functions/revoke-key",
-    "functions/list-organizations",
-    "functions/get-organization",
-    "functions/list-companies",
-    "functions/list-locations",
-    "functions/list-templates",
-    "functions/list-location-packages",
-    "functions/signing-session",
-    "functions/get-package",
-    "functions/create-package",
-];
-
-/// The in-process functions by `CodeUri`. Each goes through [`lambda_handler`]: the gateway's JSON
-/// event is deserialized into the function's event type and its result serialized, as the Lambda
-/// runtime does, and the handler is the function crate's own `function_handler`.
+/// The in-process functions by binary name (`BuildProperties.Binary` in the template): the authorizer,
+/// and every route of [`Route::ALL`] through [`gatehouse::routes::invoke`], the same `lambda_http`
+/// adapter its Lambda binary runs. `with_pepper` serves the one route that creates keys; `resources`
+/// (no pepper) every other.
 pub fn functions<S: ResourceStore + 'static>(
     authorizer: Arc<Authorizer<S>>,
-    service: Arc<KeyService<S>>,
+    with_pepper: Arc<ResourceService<S>>,
     resources: Arc<ResourceService<S>>,
 ) -> HashMap<String, Arc<dyn LambdaFunction>> {
     let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
-    functions.insert(
-        "functions/authorizer".into(),
-        lambda_handler(move |event| {
-            let authorizer = Arc::clone(&authorizer);
-            async move { ::authorizer::function_handler(&authorizer, event).await }
-        }),
-    );
-    functions.insert(
-        "functions/health".into(),
-        lambda_handler(health::function_handler),
-    );
-    macro_rules! route {
-        ($uri:literal, $krate:ident) => {
-            route!($uri, $krate, service)
+    let authorizer_function = move |event: serde_json::Value| {
+        let authorizer = Arc::clone(&authorizer);
+        async move { invoke_authorizer(&authorizer, event).await }
+    };
+    functions.insert(AUTHORIZER_BINARY.to_owned(), Arc::new(authorizer_function));
+    for route in Route::ALL {
+        let service = match route.needs() {
+            gatehouse::routes::Needs::StoreAndPepper => Arc::clone(&with_pepper),
+            _ => Arc::clone(&resources),
         };
-        ($uri:literal, $krate:ident, $service:ident) => {{
-            let service = Arc::clone(&$service);
-            functions.insert(
-                $uri.into(),
-                lambda_handler(move |event| {
-                    let service = Arc::clone(&service);
-                    async move { $krate::function_handler(&service, event).await }
-                }),
-            );
-        }};
+        let function = move |event: serde_json::Value| {
+            let service = Arc::clone(&service);
+            async move {
+                let bytes = serde_json::to_vec(&event).map_err(|error| {
+                    FunctionError::new("Runtime.SerializationError", error.to_string())
+                })?;
+                let mut context = lambda_runtime::Context::default();
+                context.request_id = gateway::events::random_request_id();
+                gatehouse::routes::invoke(route, &service, &bytes, context)
+                    .await
+                    .map_err(FunctionError::from)
+            }
+        };
+        functions.insert(route.binary().to_owned(), Arc::new(function));
     }
-    route!("functions/me", me);
-    route!("functions/create-key", create_key);
-    route!("functions/list-keys", list_keys);
-    route!("functions/revoke-key", revoke_key);
-    route!(
-        "functions/list-organizations",
-        list_organizations,
-        resources
-    );
-    route!("functions/get-organization", get_organization, resources);
-    route!("functions/list-companies", list_companies, resources);
-    route!("functions/list-locations", list_locations, resources);
-    route!("functions/list-templates", list_templates, resources);
-    route!(
-        "functions/list-location-packages",
-        list_location_packages,
-        resources
-    );
-    route!("functions/signing-session", signing_session, resources);
-    route!("functions/get-package", get_package, resources);
-    route!("functions/create-package", create_package, resources);
     functions
+}
+
+/// The authorizer as its runtime loop runs it: the event parsed into an [`AuthorizerEvent`] (a parse
+/// failure is the runtime's deserialization error), the answer serialized, an outage a function error.
+async fn invoke_authorizer<S: ResourceStore + 'static>(
+    authorizer: &Authorizer<S>,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, FunctionError> {
+    let event: AuthorizerEvent = serde_json::from_value(event).map_err(|error| {
+        FunctionError::new(
+            "&lambda_runtime::deserializer::DeserializeError",
+            format!("failed to deserialize the incoming data into the function's payload type: {error}\n"),
+        )
+    })?;
+    let answer = authorizer
+        .handle(&event)
+        .await
+        .map_err(|error| FunctionError::from(lambda_runtime::Diagnostic::from(error)))?;
+    serde_json::to_value(answer)
+        .map_err(|error| FunctionError::new("Runtime.SerializationError", error.to_string()))
+}
+
+/// The OpenAPI document as JSON.
+pub fn openapi_json() -> Result<String, Failure> {
+    let document: serde_json::Value = serde_norway::from_str(OPENAPI_YAML)
+        .map_err(|e| Failure::new(format!("openapi.yaml: {e}")))?;
+    Ok(document.to_string())
+}
+
+/// One banner line per route of the API being served: method, path, and whether it needs a token.
+fn route_lines(template: &Template, api: gateway::ApiType) -> Vec<String> {
+    let routes: Vec<_> = match api {
+        gateway::ApiType::Rest => template.routes().collect(),
+        gateway::ApiType::Http => template.http_routes().collect(),
+    };
+    let mut lines: Vec<(String, String, bool)> = routes
+        .into_iter()
+        .map(|(_, route)| {
+            (
+                route.path.clone(),
+                route.method.clone(),
+                route.authorizer.is_some(),
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+        .into_iter()
+        .map(|(path, method, secured)| {
+            format!(
+                "    {method:<6} {path}{}",
+                if secured { "" } else { "  (no token)" }
+            )
+        })
+        .collect()
 }
 
 /// Prints the banner and flushes, so a parent process reading stdout sees the first line at once.
@@ -454,8 +509,17 @@ mod tests {
     #[test]
     fn the_built_in_template_declares_every_function() {
         let template = Template::parse(BUILT_IN_TEMPLATE).unwrap();
-        for uri in template.required_code_uris() {
-            assert!(CODE_URIS.contains(&uri.as_str()), "{uri}");
+        let mut known: Vec<&str> = Route::ALL.iter().map(|route| route.binary()).collect();
+        known.push(AUTHORIZER_BINARY);
+        for name in template.required_implementations() {
+            assert!(known.contains(&name.as_str()), "{name}");
         }
+        assert_eq!(template.required_implementations().len(), known.len());
+    }
+
+    #[test]
+    fn the_openapi_document_is_json() {
+        let json: serde_json::Value = serde_json::from_str(&openapi_json().unwrap()).unwrap();
+        assert_eq!(json["openapi"].as_str().map(|v| &v[..2]), Some("3."));
     }
 }

@@ -5,7 +5,7 @@
 //! the embedded engine ([`crate::embedded`]) on the state folder. Both are the production
 //! [`DynamoStore`], so every command and `serve` run the same store code as the Lambda functions.
 //!
-//! The pepper follows contract section 7: `API_KEY_PEPPER_SECRET_ID` (a Secrets Manager secret) or
+//! The pepper follows README "Configuration": `API_KEY_PEPPER_SECRET_ID` (a Secrets Manager secret) or
 //! `API_KEY_PEPPER`; with the embedded store and neither, a random pepper kept in `<home>/pepper`
 //! (0600). With DynamoDB and neither, it is an error: a deployment's pepper must not be invented.
 
@@ -127,7 +127,7 @@ impl StoreTarget {
                 )
             })?;
             let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
-            let store = DynamoStore::new(gatehouse::authorizer::dynamodb_client(&sdk), &table);
+            let store = DynamoStore::new(gatehouse::coldstart::dynamodb_client(&sdk), &table);
             let endpoint = dynamodb_endpoint(env);
             let description = match &endpoint {
                 Some(endpoint) => format!("DynamoDB table {table} at {endpoint}"),

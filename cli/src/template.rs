@@ -2,8 +2,9 @@
 //! authorizer, cache TTL and gateway responses a deployment would have, with no second copy of them to drift.
 //!
 //! Only what the API Gateway emulator needs is extracted: parameter defaults, the one
-//! `AWS::Serverless::Api` (stage, authorizers, gateway responses) and every `AWS::Serverless::Function`
-//! with its `CodeUri`, timeout and `Api` events. CloudFormation short tags (`!Ref`, `!GetAtt`, `!If`, ...)
+//! `AWS::Serverless::Api` (stage, authorizers, gateway responses), the optional one
+//! `AWS::Serverless::HttpApi` (its Lambda authorizers) and every `AWS::Serverless::Function` with its
+//! binary (`Metadata.BuildProperties.Binary`), timeout, `Api` events and `HttpApi` events. CloudFormation short tags (`!Ref`, `!GetAtt`, `!If`, ...)
 //! are read as YAML tags; the few places the emulator must resolve (`StageName`, `ReauthorizeEvery`,
 //! `Timeout`) accept a literal or a `!Ref` to a parameter with a default. Anything the emulator cannot
 //! reproduce faithfully is an error naming the file, the resource and the field, never a silent guess.
@@ -57,6 +58,8 @@ pub struct Template {
     pub parameters: BTreeMap<String, Parameter>,
     /// The template's one `AWS::Serverless::Api`.
     pub api: Api,
+    /// The template's `AWS::Serverless::HttpApi`, if it has one.
+    pub http_api: Option<HttpApi>,
     /// Every `AWS::Serverless::Function`, by logical id.
     pub functions: BTreeMap<String, Function>,
 }
@@ -83,6 +86,17 @@ pub struct Api {
     pub authorizers: BTreeMap<String, Authorizer>,
     /// `GatewayResponses`, by type.
     pub gateway_responses: BTreeMap<ResponseType, GatewayResponse>,
+}
+
+/// The `AWS::Serverless::HttpApi` resource (its stage is `$default`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpApi {
+    /// Its logical id (what events' `ApiId: !Ref` names).
+    pub logical_id: String,
+    /// `Auth.DefaultAuthorizer`.
+    pub default_authorizer: Option<String>,
+    /// `Auth.Authorizers`, by name: Lambda authorizers with payload format 2.0 and simple responses.
+    pub authorizers: BTreeMap<String, Authorizer>,
 }
 
 /// A Lambda REQUEST authorizer (`FunctionPayloadType: REQUEST`).
@@ -146,16 +160,27 @@ pub enum HeaderMapping {
 pub struct Function {
     /// Its logical id.
     pub logical_id: String,
-    /// `CodeUri` (e.g. `functions/me`), without a leading `./` or trailing `/`: the key the CLI uses to
-    /// pick the in-process implementation.
+    /// `CodeUri` (e.g. `functions`), without a leading `./` or trailing `/`.
     pub code_uri: String,
+    /// `Metadata.BuildProperties.Binary`: the cargo binary SAM builds for it (`rust-cargolambda`),
+    /// and the key `gatehouse serve` picks the in-process implementation by.
+    pub binary: Option<String>,
     /// `Timeout` (or `Globals.Function.Timeout`, or Lambda's default of 3 s).
     pub timeout: Duration,
-    /// Its `Type: Api` events.
+    /// Its `Type: Api` events (the REST API's routes).
     pub routes: Vec<Route>,
+    /// Its `Type: HttpApi` events (the HTTP API's routes).
+    pub http_routes: Vec<Route>,
 }
 
-/// One `Type: Api` event of a function.
+impl Function {
+    /// What implements it: the binary, else the `CodeUri`.
+    pub fn implementation(&self) -> &str {
+        self.binary.as_deref().unwrap_or(&self.code_uri)
+    }
+}
+
+/// One `Type: Api` or `Type: HttpApi` event of a function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// The event's name under `Events`.
@@ -203,11 +228,21 @@ impl Template {
         })
     }
 
-    /// Every route, with the function serving it, in function then event order.
+    /// Every REST API route, with the function serving it, in function then event order.
     pub fn routes(&self) -> impl Iterator<Item = (&Function, &Route)> {
         self.functions
             .values()
             .flat_map(|function| function.routes.iter().map(move |route| (function, route)))
+    }
+
+    /// Every HTTP API route, with the function serving it, in function then event order.
+    pub fn http_routes(&self) -> impl Iterator<Item = (&Function, &Route)> {
+        self.functions.values().flat_map(|function| {
+            function
+                .http_routes
+                .iter()
+                .map(move |route| (function, route))
+        })
     }
 
     /// The function with this logical id.
@@ -215,23 +250,17 @@ impl Template {
         self.functions.get(logical_id)
     }
 
-    /// The `CodeUri`s the gateway needs an implementation for: every function serving a route or
-    /// acting as an authorizer, sorted and without duplicates.
-    pub fn required_code_uris(&self) -> Vec<String> {
-        let mut uris: Vec<String> = self
-            .routes()
-            .map(|(function, _)| function.code_uri.clone())
-            .chain(
-                self.api
-                    .authorizers
-                    .values()
-                    .filter_map(|authorizer| self.function(&authorizer.function))
-                    .map(|function| function.code_uri.clone()),
-            )
+    /// The implementations ([`Function::implementation`]) of every function, sorted and without
+    /// duplicates: `gatehouse serve` must provide them all.
+    pub fn required_implementations(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .functions
+            .values()
+            .map(|function| function.implementation().to_owned())
             .collect();
-        uris.sort();
-        uris.dedup();
-        uris
+        names.sort();
+        names.dedup();
+        names
     }
 }
 
@@ -420,6 +449,7 @@ fn parse_root(root: &Value) -> Parsed<Template> {
     }
 
     let mut api: Option<(String, &Mapping)> = None;
+    let mut http_api: Option<(String, &Mapping)> = None;
     let mut function_resources = Vec::new();
     for (key, resource) in resources {
         let id = string(key, "Resources")?;
@@ -441,6 +471,17 @@ fn parse_root(root: &Value) -> Parsed<Template> {
                 }
                 api = Some((id.to_owned(), resource));
             }
+            "AWS::Serverless::HttpApi" => {
+                if let Some((first, _)) = &http_api {
+                    return Err(problem(
+                        &location,
+                        format!(
+                            "a second AWS::Serverless::HttpApi (after {first}); the emulator serves one"
+                        ),
+                    ));
+                }
+                http_api = Some((id.to_owned(), resource));
+            }
             "AWS::Serverless::Function" => function_resources.push((id.to_owned(), resource)),
             _ => {}
         }
@@ -448,18 +489,38 @@ fn parse_root(root: &Value) -> Parsed<Template> {
     let (api_id, api_resource) =
         api.ok_or_else(|| problem("Resources", "no AWS::Serverless::Api resource"))?;
     let api = parse_api(&context, &api_id, api_resource)?;
+    let http_api = match http_api {
+        Some((id, resource)) => Some(parse_http_api(&context, &id, resource)?),
+        None => None,
+    };
 
     let mut functions = BTreeMap::new();
     for (id, resource) in function_resources {
-        let function = parse_function(&context, &api, function_globals, &id, resource)?;
+        let function = parse_function(
+            &context,
+            &api,
+            http_api.as_ref(),
+            function_globals,
+            &id,
+            resource,
+        )?;
         functions.insert(id, function);
     }
-    for authorizer in api.authorizers.values() {
+    let all_authorizers = api
+        .authorizers
+        .values()
+        .map(|authorizer| (&api.logical_id, authorizer))
+        .chain(http_api.iter().flat_map(|http| {
+            http.authorizers
+                .values()
+                .map(move |authorizer| (&http.logical_id, authorizer))
+        }));
+    for (api_id, authorizer) in all_authorizers {
         if !functions.contains_key(&authorizer.function) {
             return Err(problem(
                 &format!(
                     "Resources.{}.Properties.Auth.Authorizers.{}.FunctionArn",
-                    api.logical_id, authorizer.name
+                    api_id, authorizer.name
                 ),
                 format!(
                     "{} is not an AWS::Serverless::Function of this template",
@@ -471,6 +532,7 @@ fn parse_root(root: &Value) -> Parsed<Template> {
     let template = Template {
         parameters,
         api,
+        http_api,
         functions,
     };
     validate_routes(&template)?;
@@ -770,6 +832,7 @@ fn normalize_code_uri(uri: &str) -> String {
 fn parse_function(
     context: &Context,
     api: &Api,
+    http_api: Option<&HttpApi>,
     globals: Option<&Mapping>,
     id: &str,
     resource: &Mapping,
@@ -806,7 +869,23 @@ fn parse_function(
         ));
     }
 
+    let binary = match resource
+        .get("Metadata")
+        .and_then(|metadata| metadata.get("BuildProperties"))
+        .and_then(|properties| properties.get("Binary"))
+    {
+        Some(value) => Some(
+            string(
+                value,
+                &format!("Resources.{id}.Metadata.BuildProperties.Binary"),
+            )?
+            .to_owned(),
+        ),
+        None => None,
+    };
+
     let mut routes = Vec::new();
+    let mut http_routes = Vec::new();
     if let Some(events) = optional_mapping(properties, "Events", &location)? {
         for (key, value) in events {
             let event = string(key, &format!("{location}.Events"))?;
@@ -816,32 +895,88 @@ fn parse_function(
                 Some(kind) => string(kind, &format!("{event_location}.Type"))?,
                 None => return Err(problem(&format!("{event_location}.Type"), "missing")),
             };
-            if kind != "Api" {
-                continue;
+            match kind {
+                "Api" => routes.push(parse_api_event(api, event, definition, &event_location)?),
+                "HttpApi" => {
+                    let Some(http_api) = http_api else {
+                        return Err(problem(
+                            &event_location,
+                            "an HttpApi event needs the template's AWS::Serverless::HttpApi \
+                             (SAM would create an implicit one)",
+                        ));
+                    };
+                    http_routes.push(parse_http_api_event(
+                        http_api,
+                        event,
+                        definition,
+                        &event_location,
+                    )?);
+                }
+                _ => {}
             }
-            let route = parse_api_event(api, event, definition, &event_location)?;
-            routes.push(route);
         }
     }
     Ok(Function {
         logical_id: id.to_owned(),
         code_uri,
+        binary,
         timeout: Duration::from_secs(timeout),
         routes,
+        http_routes,
     })
 }
 
+/// The API an event attaches to, as [`parse_route_event`] checks it.
+struct EventTarget<'a> {
+    /// `RestApiId` (an `Api` event) or `ApiId` (an `HttpApi` event).
+    id_field: &'static str,
+    logical_id: &'a str,
+    default_authorizer: Option<&'a String>,
+    authorizers: Vec<&'a String>,
+}
+
 fn parse_api_event(api: &Api, event: &str, definition: &Mapping, location: &str) -> Parsed<Route> {
+    let target = EventTarget {
+        id_field: "RestApiId",
+        logical_id: &api.logical_id,
+        default_authorizer: api.default_authorizer.as_ref(),
+        authorizers: api.authorizers.keys().collect(),
+    };
+    parse_route_event(&target, event, definition, location)
+}
+
+fn parse_http_api_event(
+    api: &HttpApi,
+    event: &str,
+    definition: &Mapping,
+    location: &str,
+) -> Parsed<Route> {
+    let target = EventTarget {
+        id_field: "ApiId",
+        logical_id: &api.logical_id,
+        default_authorizer: api.default_authorizer.as_ref(),
+        authorizers: api.authorizers.keys().collect(),
+    };
+    parse_route_event(&target, event, definition, location)
+}
+
+fn parse_route_event(
+    api: &EventTarget,
+    event: &str,
+    definition: &Mapping,
+    location: &str,
+) -> Parsed<Route> {
     let properties_location = format!("{location}.Properties");
     let properties = match definition.get("Properties") {
         Some(properties) => mapping(properties, &properties_location)?,
         None => return Err(problem(&properties_location, "missing")),
     };
-    match properties.get("RestApiId").map(ref_target) {
+    let id_location = format!("{properties_location}.{}", api.id_field);
+    match properties.get(api.id_field).map(ref_target) {
         Some(Some(target)) if target == api.logical_id => {}
         Some(_) => {
             return Err(problem(
-                &format!("{properties_location}.RestApiId"),
+                &id_location,
                 format!(
                     "expected !Ref {} (the emulator serves that API only)",
                     api.logical_id
@@ -850,10 +985,10 @@ fn parse_api_event(api: &Api, event: &str, definition: &Mapping, location: &str)
         }
         None => {
             return Err(problem(
-                &format!("{properties_location}.RestApiId"),
+                &id_location,
                 format!(
-                    "missing: SAM would create an implicit API; set RestApiId: !Ref {}",
-                    api.logical_id
+                    "missing: SAM would create an implicit API; set {}: !Ref {}",
+                    api.id_field, api.logical_id
                 ),
             ));
         }
@@ -873,7 +1008,7 @@ fn parse_api_event(api: &Api, event: &str, definition: &Mapping, location: &str)
             format!("{method} is not one of {}", METHODS.join(", ")),
         ));
     }
-    let mut authorizer = api.default_authorizer.clone();
+    let mut authorizer = api.default_authorizer.cloned();
     if let Some(auth) = optional_mapping(properties, "Auth", &properties_location)? {
         let auth_location = format!("{properties_location}.Auth");
         if auth.get("ApiKeyRequired") == Some(&Value::Bool(true)) {
@@ -893,7 +1028,9 @@ fn parse_api_event(api: &Api, event: &str, definition: &Mapping, location: &str)
                         "AWS_IAM authorization is not supported by the gateway emulator",
                     ));
                 }
-                other if api.authorizers.contains_key(other) => Some(other.to_owned()),
+                other if api.authorizers.iter().any(|known| *known == other) => {
+                    Some(other.to_owned())
+                }
                 other => {
                     return Err(problem(
                         &name_location,
@@ -911,17 +1048,165 @@ fn parse_api_event(api: &Api, event: &str, definition: &Mapping, location: &str)
     })
 }
 
+fn parse_http_api(context: &Context, id: &str, resource: &Mapping) -> Parsed<HttpApi> {
+    let location = format!("Resources.{id}.Properties");
+    let empty = Mapping::new();
+    let properties = match resource.get("Properties") {
+        Some(properties) => mapping(properties, &location)?,
+        None => &empty,
+    };
+    for key in ["DefinitionBody", "DefinitionUri", "CorsConfiguration"] {
+        if properties.contains_key(key) {
+            return Err(problem(
+                &format!("{location}.{key}"),
+                "not supported by the gateway emulator (routes come from the functions' HttpApi events)",
+            ));
+        }
+    }
+    if let Some(value) = properties.get("StageName") {
+        let stage = context.scalar(value, &format!("{location}.StageName"))?;
+        if stage != "$default" {
+            return Err(problem(
+                &format!("{location}.StageName"),
+                "the gateway emulator serves the $default stage only",
+            ));
+        }
+    }
+    let mut default_authorizer = None;
+    let mut authorizers = BTreeMap::new();
+    if let Some(auth) = optional_mapping(properties, "Auth", &location)? {
+        let auth_location = format!("{location}.Auth");
+        if let Some(value) = auth.get("DefaultAuthorizer") {
+            default_authorizer =
+                Some(string(value, &format!("{auth_location}.DefaultAuthorizer"))?.to_owned());
+        }
+        if let Some(map) = optional_mapping(auth, "Authorizers", &auth_location)? {
+            for (key, value) in map {
+                let name = string(key, &format!("{auth_location}.Authorizers"))?;
+                let authorizer = parse_http_authorizer(
+                    context,
+                    name,
+                    value,
+                    &format!("{auth_location}.Authorizers.{name}"),
+                )?;
+                authorizers.insert(name.to_owned(), authorizer);
+            }
+        }
+        if let Some(name) = &default_authorizer
+            && !authorizers.contains_key(name)
+        {
+            return Err(problem(
+                &format!("{auth_location}.DefaultAuthorizer"),
+                format!("{name} is not one of Auth.Authorizers"),
+            ));
+        }
+    }
+    Ok(HttpApi {
+        logical_id: id.to_owned(),
+        default_authorizer,
+        authorizers,
+    })
+}
+
+/// An HTTP API Lambda authorizer: payload format 2.0 with simple responses is what the emulator runs
+/// (and what Gatehouse deploys).
+fn parse_http_authorizer(
+    context: &Context,
+    name: &str,
+    value: &Value,
+    location: &str,
+) -> Parsed<Authorizer> {
+    let definition = mapping(value, location)?;
+    if definition.contains_key("JwtConfiguration") {
+        return Err(problem(
+            location,
+            "JWT authorizers are not supported by the gateway emulator",
+        ));
+    }
+    let function = match definition.get("FunctionArn") {
+        Some(value) => get_att_arn(value, &format!("{location}.FunctionArn"))?,
+        None => return Err(problem(&format!("{location}.FunctionArn"), "missing")),
+    };
+    let version_location = format!("{location}.AuthorizerPayloadFormatVersion");
+    match definition.get("AuthorizerPayloadFormatVersion") {
+        Some(value) if context.scalar(value, &version_location)? == "2.0" => {}
+        _ => {
+            return Err(problem(
+                &version_location,
+                "the gateway emulator runs HTTP API authorizers with payload format \"2.0\" only",
+            ));
+        }
+    }
+    if definition.get("EnableSimpleResponses") != Some(&Value::Bool(true)) {
+        return Err(problem(
+            &format!("{location}.EnableSimpleResponses"),
+            "the gateway emulator runs HTTP API authorizers with simple responses (true) only",
+        ));
+    }
+    let mut identity_sources = Vec::new();
+    let mut reauthorize_every = 0;
+    let identity_location = format!("{location}.Identity");
+    if let Some(identity) = optional_mapping(definition, "Identity", location)? {
+        for key in ["StageVariables", "Context"] {
+            if identity.contains_key(key) {
+                return Err(problem(
+                    &format!("{identity_location}.{key}"),
+                    "identity sources other than headers and query strings are not supported by the gateway emulator",
+                ));
+            }
+        }
+        if let Some(value) = identity.get("Headers") {
+            for name in string_list(value, &format!("{identity_location}.Headers"))? {
+                identity_sources.push(IdentitySource::Header(name));
+            }
+        }
+        if let Some(value) = identity.get("QueryStrings") {
+            for name in string_list(value, &format!("{identity_location}.QueryStrings"))? {
+                identity_sources.push(IdentitySource::QueryString(name));
+            }
+        }
+        if let Some(value) = identity.get("ReauthorizeEvery") {
+            reauthorize_every = context.seconds(
+                value,
+                &format!("{identity_location}.ReauthorizeEvery"),
+                MAX_REAUTHORIZE_EVERY_SECS,
+            )?;
+        }
+    }
+    if identity_sources.is_empty() && reauthorize_every > 0 {
+        return Err(problem(
+            &identity_location,
+            "a cached authorizer needs at least one identity source (Headers or QueryStrings)",
+        ));
+    }
+    Ok(Authorizer {
+        name: name.to_owned(),
+        function,
+        identity_sources,
+        reauthorize_every: Duration::from_secs(reauthorize_every),
+    })
+}
+
 fn validate_routes(template: &Template) -> Parsed<()> {
-    let routes = template.routes().map(|(function, route)| {
+    let label = |(function, route): (&Function, &Route)| {
         (
-            route.path.as_str(),
-            route.method.as_str(),
+            route.path.clone(),
+            route.method.clone(),
             format!("{}.{}", function.logical_id, route.event),
         )
-    });
-    RouteTable::build(routes)
+    };
+    let rest: Vec<_> = template.routes().map(label).collect();
+    let http: Vec<_> = template.http_routes().map(label).collect();
+    for routes in [rest, http] {
+        RouteTable::build(
+            routes
+                .iter()
+                .map(|(path, method, label)| (path.as_str(), method.as_str(), label.clone())),
+        )
         .map(drop)
-        .map_err(|error| problem(&format!("Resources.{}", error.route()), error.to_string()))
+        .map_err(|error| problem(&format!("Resources.{}", error.route()), error.to_string()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -967,24 +1252,120 @@ mod tests {
         assert_eq!(template.parameters["ClerkIssuer"].default, None);
 
         let authorizer_function = &template.functions["AuthorizerFunction"];
-        assert_eq!(authorizer_function.code_uri, "functions/authorizer");
+        assert_eq!(authorizer_function.implementation(), "authorizer");
         assert_eq!(authorizer_function.timeout, Duration::from_secs(10));
         assert!(authorizer_function.routes.is_empty());
+        assert!(authorizer_function.http_routes.is_empty());
 
         let health = &template.functions["HealthFunction"];
-        assert_eq!(health.code_uri, "functions/health");
+        assert_eq!(health.implementation(), "health");
+        assert_eq!(health.routes.len(), 1);
         assert_eq!(
-            health.routes,
-            vec![Route {
-                event: "Health".into(),
-                path: "/health".into(),
-                method: "GET".into(),
-                authorizer: None,
-            }]
+            (
+                health.routes[0].path.as_str(),
+                health.routes[0].method.as_str(),
+                &health.routes[0].authorizer
+            ),
+            ("/health", "GET", &None)
         );
-        let uris = template.required_code_uris();
-        assert!(uris.contains(&"functions/authorizer".to_owned()));
-        assert!(uris.contains(&"functions/health".to_owned()));
+        let names = template.required_implementations();
+        assert!(names.contains(&"authorizer".to_owned()));
+        assert!(names.contains(&"health".to_owned()));
+
+        // The HTTP API serves the same routes with the same authorization.
+        let http = template
+            .http_api
+            .as_ref()
+            .expect("an AWS::Serverless::HttpApi");
+        let http_authorizer = &http.authorizers[http.default_authorizer.as_ref().unwrap()];
+        assert_eq!(http_authorizer.function, "AuthorizerFunction");
+        assert_eq!(
+            http_authorizer.identity_sources,
+            vec![IdentitySource::Header("Authorization".into())]
+        );
+        assert_eq!(http_authorizer.reauthorize_every, Duration::from_secs(60));
+        let shape = |routes: Vec<(&Function, &Route)>| {
+            let mut shape: Vec<_> = routes
+                .into_iter()
+                .map(|(function, route)| {
+                    (
+                        function.logical_id.clone(),
+                        route.path.clone(),
+                        route.method.clone(),
+                        route.authorizer.is_some(),
+                    )
+                })
+                .collect();
+            shape.sort();
+            shape
+        };
+        assert_eq!(
+            shape(template.routes().collect()),
+            shape(template.http_routes().collect())
+        );
+    }
+
+    /// `GatehouseTable` in `template.yaml` is the table the store creates
+    /// (`gatehouse::store::dynamo::TABLE`): same keys, same index, same attribute types.
+    #[test]
+    fn the_template_table_is_the_store_table() {
+        use gatehouse::store::dynamo::TABLE;
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
+                .unwrap();
+        let root: Value = serde_norway::from_str(&text).unwrap();
+        let table = &root["Resources"]["GatehouseTable"]["Properties"];
+        let pairs = |value: &Value, name: &str, other: &str| -> Vec<(String, String)> {
+            value
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|entry| {
+                    (
+                        entry[name].as_str().unwrap().to_owned(),
+                        entry[other].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect()
+        };
+        let mut attributes = pairs(
+            &table["AttributeDefinitions"],
+            "AttributeName",
+            "AttributeType",
+        );
+        attributes.sort();
+        let mut expected = owned(&[
+            (TABLE.partition_key, "S"),
+            (TABLE.sort_key, "S"),
+            (TABLE.index_partition_key, "S"),
+            (TABLE.index_sort_key, "S"),
+        ]);
+        expected.sort();
+        assert_eq!(attributes, expected);
+        assert_eq!(
+            pairs(&table["KeySchema"], "AttributeName", "KeyType"),
+            owned(&[(TABLE.partition_key, "HASH"), (TABLE.sort_key, "RANGE")])
+        );
+        let indexes = table["GlobalSecondaryIndexes"].as_sequence().unwrap();
+        assert_eq!(indexes.len(), 1);
+        assert_eq!(indexes[0]["IndexName"].as_str(), Some(TABLE.index));
+        assert_eq!(
+            pairs(&indexes[0]["KeySchema"], "AttributeName", "KeyType"),
+            owned(&[
+                (TABLE.index_partition_key, "HASH"),
+                (TABLE.index_sort_key, "RANGE")
+            ])
+        );
+        assert_eq!(
+            indexes[0]["Projection"]["ProjectionType"].as_str(),
+            Some("ALL")
+        );
     }
 
     #[test]
@@ -1103,6 +1484,7 @@ Resources:
             )]
         );
         assert_eq!(template.functions["Auth"].code_uri, "fns/auth");
+        assert_eq!(template.functions["Auth"].implementation(), "fns/auth");
         assert_eq!(template.functions["Auth"].timeout, Duration::from_secs(7));
         let items = &template.functions["Items"];
         assert_eq!(items.timeout, Duration::from_secs(20));
@@ -1112,7 +1494,10 @@ Resources:
         assert_eq!(items.routes[1].method, "ANY");
         assert_eq!(items.routes[1].authorizer, None);
         assert_eq!(template.routes().count(), 2);
-        assert_eq!(template.required_code_uris(), vec!["fns/auth", "fns/items"]);
+        assert_eq!(
+            template.required_implementations(),
+            vec!["fns/auth", "fns/items"]
+        );
     }
 
     fn error_of(text: &str) -> String {

@@ -4,7 +4,8 @@
 //! the secrecy of keys and tokens in the store and the logs.
 //!
 //! Every scenario is written once (`async fn scenario(&Serve)` in a module under `tests/e2e/`) and
-//! instantiated by [`e2e_tests!`] for each store: the embedded engine (always) and DynamoDB Local
+//! instantiated by [`e2e_tests!`] for each API type (`serve --api rest` and `--api http`) and each
+//! store: the embedded engine (always) and DynamoDB Local
 //! (skipped without `GATEHOUSE_TEST_DYNAMODB_ENDPOINT`, a failure then if
 //! `GATEHOUSE_TEST_REQUIRE_SERVERS=1`). Each test has its own `serve` process, state folder and
 //! table, so they run in parallel safely.
@@ -41,7 +42,7 @@ mod unauthorized;
 #[path = "e2e/use_api_key.rs"]
 mod use_api_key;
 
-use gatehouse_testkit::serve::{Serve, ServeOptions, StoreKind};
+use gatehouse_testkit::serve::{Api, Serve, ServeOptions, StoreKind};
 
 /// The stores the suite runs on.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +64,7 @@ fn start(store: Store, options: ServeOptions) -> Option<Serve> {
 
 /// Default flags: the template's authorizer TTL.
 const DEFAULT: ServeOptions = ServeOptions {
+    api: Api::Rest,
     ttl: None,
     demo: false,
 };
@@ -70,18 +72,19 @@ const DEFAULT: ServeOptions = ServeOptions {
 /// `--authorizer-ttl <secs>`.
 const fn ttl(secs: u64) -> ServeOptions {
     ServeOptions {
+        api: Api::Rest,
         ttl: Some(secs),
         demo: false,
     }
 }
 
-/// The whole suite against one store: `e2e_tests!(module_name, StoreVariant)`.
+/// The whole suite against one store and API type: `e2e_tests!(module_name, StoreVariant, ApiVariant)`.
 macro_rules! e2e_tests {
-    ($module:ident, $store:ident) => {
+    ($module:ident, $store:ident, $api:ident) => {
         mod $module {
             use super::*;
 
-            e2e_tests!(@scenarios $store;
+            e2e_tests!(@scenarios $store, $api;
                 health_and_unknown_routes => routes::health_and_unknown_routes, DEFAULT;
                 every_401 => unauthorized::every_401, DEFAULT;
                 bearer_syntax_and_unknown_user => unauthorized::bearer_syntax_and_unknown_user, DEFAULT;
@@ -95,7 +98,7 @@ macro_rules! e2e_tests {
                 ttl_zero_refuses_at_once => caching::ttl_zero_refuses_at_once, ttl(0);
                 fifty_parallel_creates_end_with_25 => concurrency::fifty_parallel_creates_end_with_25, DEFAULT;
                 no_secret_in_store_or_logs => secrecy::no_secret_in_store_or_logs, DEFAULT;
-                demo_users => demo::demo_users, ServeOptions { ttl: None, demo: true };
+                demo_users => demo::demo_users, ServeOptions { api: Api::Rest, ttl: None, demo: true };
                 store_outage_is_a_500 => outage::store_outage_is_a_500, DEFAULT;
                 resources_matrix => resources::matrix, DEFAULT;
                 resources_pagination => resources::pagination, DEFAULT;
@@ -105,11 +108,12 @@ macro_rules! e2e_tests {
             );
         }
     };
-    (@scenarios $store:ident; $($name:ident => $scenario:path, $options:expr;)*) => {
+    (@scenarios $store:ident, $api:ident; $($name:ident => $scenario:path, $options:expr;)*) => {
         $(
             #[tokio::test]
             async fn $name() {
-                let Some(serve) = start(Store::$store, $options) else {
+                let options = ServeOptions { api: Api::$api, ..$options };
+                let Some(serve) = start(Store::$store, options) else {
                     return;
                 };
                 $scenario(&serve).await;
@@ -118,5 +122,7 @@ macro_rules! e2e_tests {
     };
 }
 
-e2e_tests!(embedded, Embedded);
-e2e_tests!(dynamodb_local, DynamoDbLocal);
+e2e_tests!(embedded_rest, Embedded, Rest);
+e2e_tests!(embedded_http, Embedded, Http);
+e2e_tests!(dynamodb_local_rest, DynamoDbLocal, Rest);
+e2e_tests!(dynamodb_local_http, DynamoDbLocal, Http);

@@ -1,5 +1,5 @@
-//! The embedded engine answers only requests signed with its state folder's own credentials (contract
-//! section 9). It has no socket at all (see the e2e scenario `only_the_api_listens`); inside the
+//! The embedded engine answers only requests signed with its state folder's own credentials (README,
+//! "What `serve` emulates"). It has no socket at all (see the e2e scenario `only_the_api_listens`); inside the
 //! process, a client configured with other credentials is refused as DynamoDB refuses it, and
 //! nothing it asked for happens.
 

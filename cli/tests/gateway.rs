@@ -107,22 +107,15 @@ fn fixture_on(template: Template, options: GatewayOptions, me: Option<Route>) ->
     let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
     let calls = Arc::clone(&authorizer_calls);
     functions.insert(
-        "functions/authorizer".into(),
+        gatehouse::routes::AUTHORIZER_BINARY.into(),
         Arc::new(move |event: Value| {
             calls.fetch_add(1, Ordering::SeqCst);
             fake_authorizer(event)
         }),
     );
-    for uri in gatehouse_cli::serve::CODE_URIS
-        .into_iter()
-        .filter(|uri| *uri != "functions/authorizer")
-    {
+    for uri in gatehouse::routes::Route::ALL.map(|route| route.binary()) {
         let calls = Arc::clone(&route_calls);
-        let custom = if uri == "functions/me" {
-            me.clone()
-        } else {
-            None
-        };
+        let custom = if uri == "me" { me.clone() } else { None };
         functions.insert(
             uri.into(),
             Arc::new(move |event: Value| {
@@ -455,23 +448,17 @@ async fn auth_none_routes_skip_the_authorizer() {
 #[test]
 fn a_missing_function_is_named() {
     let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
-    functions.insert(
-        "functions/health/".into(),
-        Arc::new(|event: Value| echo(event)),
-    );
+    functions.insert("health".into(), Arc::new(|event: Value| echo(event)));
     let error = Gateway::new(template(), functions, GatewayOptions::default()).unwrap_err();
     let GatewayError::MissingFunctions(missing) = &error else {
         panic!("{error}");
     };
     let ids: Vec<&str> = missing.iter().map(|m| m.logical_id.as_str()).collect();
     assert!(ids.contains(&"AuthorizerFunction") && ids.contains(&"MeFunction"));
-    assert!(
-        !ids.contains(&"HealthFunction"),
-        "trailing slash normalized"
-    );
+    assert!(!ids.contains(&"HealthFunction"));
     let message = error.to_string();
     assert!(
-        message.contains("AuthorizerFunction (CodeUri functions/authorizer)"),
+        message.contains("AuthorizerFunction (authorizer)"),
         "{message}"
     );
 }
@@ -488,7 +475,11 @@ fn a_declared_function_without_a_route_must_be_known_too() {
     );
     let template = Template::parse(&text).unwrap();
     let mut functions: HashMap<String, Arc<dyn LambdaFunction>> = HashMap::new();
-    for uri in gatehouse_cli::serve::CODE_URIS {
+    for uri in gatehouse::routes::Route::ALL
+        .map(|route| route.binary())
+        .into_iter()
+        .chain([gatehouse::routes::AUTHORIZER_BINARY])
+    {
         functions.insert(uri.into(), Arc::new(|event: Value| echo(event)));
     }
     let error = Gateway::new(template, functions, GatewayOptions::default()).unwrap_err();

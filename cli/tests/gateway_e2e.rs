@@ -42,10 +42,13 @@ async fn stack() -> Stack {
         samples::pepper(),
         clock.clone(),
     ));
-    let service = Arc::new(KeyService::from_parts(
-        store.clone(),
-        ApiKeyPrefix::default_prefix(),
-        Some(samples::pepper()),
+    let service = Arc::new(ResourceService::new(
+        KeyService::from_parts(
+            store.clone(),
+            ApiKeyPrefix::default_prefix(),
+            Some(samples::pepper()),
+            clock.clone(),
+        ),
         clock.clone(),
     ));
     let resources = Arc::new(ResourceService::new(

@@ -132,7 +132,7 @@ fn statement(value: &Yaml) -> Option<Statement> {
     })
 }
 
-/// Every function's statements, by `CodeUri`.
+/// Every function's statements, by binary (`Metadata.BuildProperties.Binary`).
 fn policies() -> BTreeMap<String, Vec<Statement>> {
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"),
@@ -145,7 +145,10 @@ fn policies() -> BTreeMap<String, Vec<Statement>> {
             continue;
         }
         let properties = &resource["Properties"];
-        let code_uri = properties["CodeUri"].as_str().unwrap().to_owned();
+        let code_uri = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let mut statements = Vec::new();
         if let Some(documents) = properties.get("Policies").and_then(Yaml::as_sequence) {
             for document in documents {
@@ -463,7 +466,10 @@ impl World {
         };
         gatehouse_cli::serve::functions(
             Arc::new(authorizer),
-            Arc::new(keys(Some(samples::pepper()))),
+            Arc::new(ResourceService::new(
+                keys(Some(samples::pepper())),
+                clock.clone(),
+            )),
             Arc::new(ResourceService::new(keys(None), clock.clone())),
         )
     }
@@ -526,40 +532,33 @@ fn authorizer_event(token: &str) -> Value {
 /// Every function's flows: (code uri, event, clock), covering each path that touches the store.
 async fn flows(world: &World) -> Vec<(&'static str, Value, i64)> {
     let resources = [
-        ("functions/list-organizations", "list-organizations.json"),
-        ("functions/get-organization", "get-organization.json"),
-        ("functions/list-companies", "list-companies.json"),
-        ("functions/list-locations", "list-locations.json"),
-        ("functions/list-templates", "list-templates.json"),
-        (
-            "functions/list-location-packages",
-            "list-location-packages.json",
-        ),
-        ("functions/signing-session", "signing-session.json"),
-        ("functions/get-package", "get-package.json"),
-        ("functions/create-package", "create-package.json"),
+        ("list-organizations", "list-organizations.json"),
+        ("get-organization", "get-organization.json"),
+        ("list-companies", "list-companies.json"),
+        ("list-locations", "list-locations.json"),
+        ("list-templates", "list-templates.json"),
+        ("list-location-packages", "list-location-packages.json"),
+        ("signing-session", "signing-session.json"),
+        ("get-package", "get-package.json"),
+        ("create-package", "create-package.json"),
     ];
     let mut flows = vec![
         (
-            "functions/authorizer",
+            "authorizer",
             authorizer_event(&samples::sample_api_key()),
             NOW,
         ),
         (
-            "functions/authorizer",
+            "authorizer",
             authorizer_event(&dev_key().session_token(DEV_ADMIN, NOW)),
             NOW,
         ),
-        ("functions/me", event("me-session.json"), NOW),
-        ("functions/me", event("me-api-key.json"), NOW),
-        (
-            "functions/me",
-            memberships_omitted(event("me-session.json")),
-            NOW,
-        ),
-        ("functions/list-keys", event("list-keys.json"), NOW),
-        ("functions/create-key", event("create-key.json"), NOW),
-        ("functions/revoke-key", event("revoke-key.json"), NOW),
+        ("me", event("me-session.json"), NOW),
+        ("me", event("me-api-key.json"), NOW),
+        ("me", memberships_omitted(event("me-session.json")), NOW),
+        ("list-keys", event("list-keys.json"), NOW),
+        ("create-key", event("create-key.json"), NOW),
+        ("revoke-key", event("revoke-key.json"), NOW),
     ];
     for (code_uri, file) in resources {
         flows.push((code_uri, event(file), NOW));
@@ -596,7 +595,7 @@ async fn flows(world: &World) -> Vec<(&'static str, Value, i64)> {
             .unwrap();
     }
     flows.push((
-        "functions/create-key",
+        "create-key",
         as_caller(event("create-key.json"), pruned, "none"),
         NOW,
     ));

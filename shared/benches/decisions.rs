@@ -29,13 +29,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gatehouse::apikey::{self, ApiKeyPrefix, Pepper};
 use gatehouse::authorizer::{Authorizer, Parts};
+use gatehouse::authorizer_event::AuthorizerEvent;
 use gatehouse::clock::FixedClock;
 use gatehouse::jwt::VerifierSettings;
 use gatehouse::keys::{IssuerKeys, KeyCacheOptions, KeySource};
@@ -55,7 +55,7 @@ const METHOD_ARN: &str =
 const PEPPER: &[u8] = b"bench-pepper-0123456789abcdef";
 
 /// A REST API REQUEST authorizer event as API Gateway sends it, with `Authorization: <value>`.
-fn event(authorization: &str) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
+fn event(authorization: &str) -> AuthorizerEvent {
     let value = json!({
         "type": "REQUEST",
         "methodArn": METHOD_ARN,

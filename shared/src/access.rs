@@ -14,12 +14,34 @@
 //!
 //! Scope is decided before existence: an id the caller has no provable scope over is a 403 naming the
 //! resource kind whether or not it exists; only a caller with scope learns that something is missing.
+//!
+//! The rules answer in their own terms ([`Denial`]), not in HTTP: `crate::api` maps a denial to its
+//! status and code, in the one place every route error is mapped.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::api::ApiError;
 use crate::principal::{Memberships, Principal, Role};
-use crate::store::{Location, Package, ResourceStore};
+use crate::store::{Location, Package, ResourceStore, StoreError};
+
+/// Why the rules refuse an action (or could not decide it: the store they read failed).
+#[derive(Debug, thiserror::Error)]
+pub enum Denial {
+    /// An API key (or a session scoped to one) without the scope the action needs.
+    #[error("this api key does not have the {0} scope")]
+    InsufficientScope(&'static str),
+    /// Admins read everything and write nothing.
+    #[error("admin access is read-only")]
+    AdminReadOnly,
+    /// Only managers create signing packages.
+    #[error("only managers can create signing packages")]
+    ManagersOnly,
+    /// No provable scope over a resource of this kind (whether or not it exists).
+    #[error("you do not have access to this {}", .0.name())]
+    NoAccess(Kind),
+    /// The store the rules needed failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Read or write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,9 +74,9 @@ impl Kind {
         }
     }
 
-    /// The 403 for an id of this kind the caller has no scope over.
-    pub fn no_access(self) -> ApiError {
-        ApiError::Forbidden(format!("you do not have access to this {}", self.name()))
+    /// The denial for an id of this kind the caller has no scope over.
+    pub fn no_access(self) -> Denial {
+        Denial::NoAccess(self)
     }
 }
 
@@ -76,24 +98,20 @@ pub fn reach(
     memberships: Memberships,
     action: Action,
     kind: Kind,
-) -> Result<Reach, ApiError> {
+) -> Result<Reach, Denial> {
     match action {
-        Action::Read if !principal.scopes.read => return Err(ApiError::InsufficientScope("read")),
+        Action::Read if !principal.scopes.read => return Err(Denial::InsufficientScope("read")),
         Action::Write if !principal.scopes.write => {
-            return Err(ApiError::InsufficientScope("write"));
+            return Err(Denial::InsufficientScope("write"));
         }
         _ => {}
     }
     match (principal.role, action, kind) {
         (Role::Admin, Action::Read, _) => Ok(Reach::Everything),
-        (Role::Admin, Action::Write, _) => {
-            Err(ApiError::Forbidden("admin access is read-only".into()))
-        }
+        (Role::Admin, Action::Write, _) => Err(Denial::AdminReadOnly),
         (Role::Manager, _, _) => Ok(Reach::Memberships(memberships)),
         (Role::Signer | Role::None, Action::Read, Kind::Package) => Ok(Reach::Assigned),
-        (Role::Signer | Role::None, Action::Write, _) => Err(ApiError::Forbidden(
-            "only managers can create signing packages".into(),
-        )),
+        (Role::Signer | Role::None, Action::Write, _) => Err(Denial::ManagersOnly),
         (Role::Signer | Role::None, Action::Read, kind) => Err(kind.no_access()),
     }
 }
@@ -103,7 +121,7 @@ pub fn reach(
 pub async fn memberships_of<S: crate::store::AuthStore>(
     principal: &Principal,
     store: &S,
-) -> Result<Memberships, ApiError> {
+) -> Result<Memberships, Denial> {
     if !principal.memberships_omitted {
         return Ok(principal.memberships.clone());
     }
@@ -169,7 +187,7 @@ impl MembershipMap {
     pub async fn load<S: ResourceStore>(
         store: &S,
         memberships: &Memberships,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Denial> {
         let mut map = MembershipMap {
             organizations: memberships.organization_ids.iter().cloned().collect(),
             ..MembershipMap::default()
@@ -235,12 +253,15 @@ mod tests {
         write: false,
     };
 
-    fn outcome(result: Result<Reach, ApiError>) -> String {
+    fn outcome(result: Result<Reach, Denial>) -> String {
         match result {
             Ok(Reach::Everything) => "everything".into(),
             Ok(Reach::Memberships(_)) => "memberships".into(),
             Ok(Reach::Assigned) => "assigned".into(),
-            Err(error) => format!("{} {}", error.code(), error),
+            Err(denial) => {
+                let error = crate::api::ApiError::from(denial);
+                format!("{} {}", error.code(), error)
+            }
         }
     }
 

@@ -1,17 +1,20 @@
-//! The HTTP edge of the route functions (Lambda proxy integration behind the REST API). Route logic
-//! returns typed [`ApiError`]s; this module is the one place where they become the contract's status
-//! codes and `{"error", "code"}` bodies (section 3), and where the caller is read back from the
-//! authorizer context the gateway put into `requestContext.authorizer`.
+//! The HTTP edge of the route functions: `lambda_http` requests in, `http` responses out, whichever
+//! gateway called (a REST API's payload 1.0 proxy event or an HTTP API's payload 2.0 event; see the
+//! README, "REST API or HTTP API"). Route logic returns typed [`ApiError`]s; this module is the one
+//! place where they become the contract's status codes and `{"error", "code"}` bodies (README,
+//! "Errors"), and where the caller is read back from the authorizer context the gateway put into the
+//! request (`requestContext.authorizer.*` on a REST API, `requestContext.authorizer.lambda.*` on an
+//! HTTP API): [`principal_of`] is the one extractor every route starts with.
 
 use std::borrow::Cow;
 
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use aws_lambda_events::encodings::Body;
 use http::HeaderValue;
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use crate::error::Rejection;
+use crate::policy::REFUSAL_CONTEXT_KEY;
 use crate::principal::{AuthType, Principal};
 use crate::store::{MAX_ACTIVE_KEYS, StoreError};
 
@@ -64,6 +67,21 @@ pub enum ApiError {
     NoPepper,
 }
 
+/// The access rules' denials as route errors: scope → 403 `insufficient_scope`, every other refusal →
+/// 403 `forbidden` with the rule's message, a store failure → 500.
+impl From<crate::access::Denial> for ApiError {
+    fn from(denial: crate::access::Denial) -> Self {
+        use crate::access::Denial;
+        match denial {
+            Denial::InsufficientScope(scope) => ApiError::InsufficientScope(scope),
+            Denial::Store(error) => ApiError::Store(error),
+            refusal @ (Denial::AdminReadOnly | Denial::ManagersOnly | Denial::NoAccess(_)) => {
+                ApiError::Forbidden(refusal.to_string())
+            }
+        }
+    }
+}
+
 impl ApiError {
     /// The HTTP status.
     pub const fn status(&self) -> u16 {
@@ -112,7 +130,7 @@ impl ApiError {
 
     /// The response. Server-side failures are logged here (with their detail, which never reaches
     /// the caller and never contains a secret).
-    pub fn into_response(self) -> ApiGatewayProxyResponse {
+    pub fn into_response(self) -> ApiResponse {
         if self.status() >= 500 {
             tracing::error!(code = self.code(), detail = %self.detail(), "request failed");
         }
@@ -120,15 +138,19 @@ impl ApiError {
         let mut response = raw_json_response(self.status(), body);
         if matches!(self, ApiError::Unauthenticated(_)) {
             response
-                .headers
+                .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
 }
 
+/// What every route answers: an HTTP response whose body `lambda_http` turns into the gateway's
+/// response format (payload 1.0 or 2.0, the one the request came in).
+pub type ApiResponse = Response<Body>;
+
 /// A JSON response with `status` and `body` serialized.
-pub fn json_response(status: u16, body: &impl Serialize) -> ApiGatewayProxyResponse {
+pub fn json_response(status: u16, body: &impl Serialize) -> ApiResponse {
     match serde_json::to_string(body) {
         Ok(text) => raw_json_response(status, text),
         Err(_) => raw_json_response(
@@ -138,19 +160,19 @@ pub fn json_response(status: u16, body: &impl Serialize) -> ApiGatewayProxyRespo
     }
 }
 
-fn raw_json_response(status: u16, body: String) -> ApiGatewayProxyResponse {
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = i64::from(status);
+fn raw_json_response(status: u16, body: String) -> ApiResponse {
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     response
-        .headers
+        .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.body = Some(Body::Text(body));
     response
 }
 
 /// Turns a route's outcome into the response: `Ok((status, body))` serialized, `Err` mapped in one
 /// place.
-pub fn respond<T: Serialize>(outcome: Result<(u16, T), ApiError>) -> ApiGatewayProxyResponse {
+pub fn respond<T: Serialize>(outcome: Result<(u16, T), ApiError>) -> ApiResponse {
     match outcome {
         Ok((status, body)) => json_response(status, &body),
         Err(error) => error.into_response(),
@@ -159,12 +181,34 @@ pub fn respond<T: Serialize>(outcome: Result<(u16, T), ApiError>) -> ApiGatewayP
 
 /// The caller, as the authorizer resolved it, provided their credential is still valid at `now`.
 ///
-/// This is the one place routes read the caller, so it is where expiry is enforced: API Gateway may
-/// answer from a cached authorizer decision for up to `ReauthorizeEvery` seconds, and without this
-/// check a token used a second before its `exp` (or a key just before its `expiresAt`) would keep
-/// working for that long. An expired caller gets the 401 the authorizer would give.
-pub fn principal_of(request: &ApiGatewayProxyRequest, now: i64) -> Result<Principal, ApiError> {
-    let fields = &request.request_context.authorizer.fields;
+/// This is the one place routes read the caller, on either API type, so it is where three rules are
+/// enforced:
+/// - A caller the authorizer refused (an HTTP API cannot restyle its own 401/403, so there the
+///   authorizer lets a refusal through marked with its code) gets exactly the 401 the REST API's
+///   gateway response gives, and no route logic runs.
+/// - API Gateway may answer from a cached authorizer decision for up to `ReauthorizeEvery` seconds;
+///   without the expiry check a token used a second before its `exp` (or a key just before its
+///   `expiresAt`) would keep working for that long. An expired caller gets the 401 the authorizer
+///   would give.
+/// - A missing or partial context (a route deployed without the authorizer) is a 500, never an
+///   anonymous caller.
+pub fn principal_of(request: &Request, now: i64) -> Result<Principal, ApiError> {
+    let fields = request
+        .request_context_ref()
+        .and_then(|context| context.authorizer())
+        .map(|authorizer| &authorizer.fields);
+    let Some(fields) = fields else {
+        return Err(ApiError::NoPrincipal(
+            crate::principal::ContextError::Missing("authorizer"),
+        ));
+    };
+    if let Some(refusal) = fields.get(REFUSAL_CONTEXT_KEY) {
+        let rejection = refusal
+            .as_str()
+            .and_then(Rejection::from_code)
+            .unwrap_or(Rejection::InvalidToken);
+        return Err(ApiError::Unauthenticated(rejection));
+    }
     let principal = Principal::from_context(fields.iter().map(|(k, v)| (k.as_str(), v)))
         .map_err(ApiError::NoPrincipal)?;
     match principal.expiry_rejection(now) {
@@ -175,7 +219,7 @@ pub fn principal_of(request: &ApiGatewayProxyRequest, now: i64) -> Result<Princi
 
 /// The caller, who must be a signed-in user (session JWT), not an API key, with a valid credential
 /// at `now`.
-pub fn signed_in_user(request: &ApiGatewayProxyRequest, now: i64) -> Result<Principal, ApiError> {
+pub fn signed_in_user(request: &Request, now: i64) -> Result<Principal, ApiError> {
     let principal = principal_of(request, now)?;
     match principal.auth_type {
         AuthType::Session => Ok(principal),
@@ -184,56 +228,47 @@ pub fn signed_in_user(request: &ApiGatewayProxyRequest, now: i64) -> Result<Prin
 }
 
 /// A request header's value (names are case-insensitive); `None` when absent or not visible ASCII.
-pub fn header<'a>(request: &'a ApiGatewayProxyRequest, name: &str) -> Option<&'a str> {
-    request.headers.get(name).and_then(|v| v.to_str().ok())
+pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// A query-string parameter (the first value).
-pub fn query_parameter<'a>(request: &'a ApiGatewayProxyRequest, name: &str) -> Option<&'a str> {
-    request.query_string_parameters.first(name)
+pub fn query_parameter<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .query_string_parameters_ref()
+        .and_then(|query| query.first(name))
 }
 
 /// A path parameter.
-pub fn path_parameter<'a>(request: &'a ApiGatewayProxyRequest, name: &str) -> Option<&'a str> {
-    request.path_parameters.get(name).map(String::as_str)
+pub fn path_parameter<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first(name))
 }
 
-/// The request body as UTF-8 text (decoding base64 when the gateway encoded it), refused with
-/// [`ApiError::PayloadTooLarge`] when it is over [`MAX_BODY_BYTES`]: the size is checked before
-/// anything is decoded, copied or parsed. A text body is borrowed, not copied.
-pub fn body_text(request: &ApiGatewayProxyRequest) -> Result<Cow<'_, str>, ApiError> {
-    let Some(body) = request.body.as_deref() else {
-        return Ok(Cow::Borrowed(""));
-    };
-    if !request.is_base64_encoded {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge);
-        }
-        return Ok(Cow::Borrowed(body));
+/// The request body as UTF-8 text, refused with [`ApiError::PayloadTooLarge`] when it is over
+/// [`MAX_BODY_BYTES`]: the size is checked before anything is copied or parsed. (`lambda_http` has
+/// already decoded a base64 body; the gateway itself caps events at 6 MB.) A text body is borrowed.
+pub fn body_text(request: &Request) -> Result<Cow<'_, str>, ApiError> {
+    match request.body() {
+        Body::Empty => Ok(Cow::Borrowed("")),
+        Body::Text(text) if text.len() > MAX_BODY_BYTES => Err(ApiError::PayloadTooLarge),
+        Body::Text(text) => Ok(Cow::Borrowed(text)),
+        Body::Binary(bytes) if bytes.len() > MAX_BODY_BYTES => Err(ApiError::PayloadTooLarge),
+        Body::Binary(bytes) => std::str::from_utf8(bytes)
+            .map(Cow::Borrowed)
+            .map_err(|_| ApiError::BadRequest("request body is not UTF-8".into())),
+        _ => Err(ApiError::BadRequest("unsupported request body".into())),
     }
-    // Base64 carries 3 bytes in every 4 characters: the decoded size is known before decoding.
-    if body.len().div_ceil(4).saturating_mul(3) > MAX_BODY_BYTES.saturating_add(2) {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|_| ApiError::BadRequest("request body is not valid base64".into()))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    String::from_utf8(bytes)
-        .map(Cow::Owned)
-        .map_err(|_| ApiError::BadRequest("request body is not UTF-8".into()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn body_json(response: &ApiGatewayProxyResponse) -> serde_json::Value {
-        match &response.body {
-            Some(Body::Text(text)) => serde_json::from_str(text).unwrap(),
+    fn body_json(response: &ApiResponse) -> serde_json::Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
             other => panic!("unexpected body {other:?}"),
         }
     }
@@ -298,13 +333,13 @@ mod tests {
         ];
         for (error, status, code, message) in cases {
             let response = error.into_response();
-            assert_eq!(response.status_code, status);
+            assert_eq!(response.status().as_u16(), status);
             assert_eq!(
-                response.headers.get(CONTENT_TYPE).unwrap(),
+                response.headers().get(CONTENT_TYPE).unwrap(),
                 "application/json"
             );
             assert_eq!(
-                response.headers.get(WWW_AUTHENTICATE).is_some(),
+                response.headers().get(WWW_AUTHENTICATE).is_some(),
                 status == 401,
                 "{code}"
             );
@@ -314,25 +349,89 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_request_without_context_has_no_principal() {
-        let request = ApiGatewayProxyRequest::default();
-        assert!(matches!(
-            principal_of(&request, 0),
-            Err(ApiError::NoPrincipal(_))
-        ));
+    /// A REST API (payload 1.0) event with `context` as the authorizer's, through `lambda_http`.
+    fn rest_event(context: serde_json::Value) -> Request {
+        let mut event = serde_json::json!({
+            "httpMethod": "GET", "path": "/v1/me", "resource": "/v1/me", "headers": {},
+            "requestContext": {"httpMethod": "GET", "stage": "prod", "requestId": "r", "accountId": "1",
+                               "resourcePath": "/v1/me", "apiId": "a", "identity": {}}
+        });
+        if !context.is_null() {
+            event["requestContext"]["authorizer"] = context;
+        }
+        lambda_http::request::from_str(&event.to_string()).unwrap()
     }
 
-    fn with_context(context: serde_json::Value) -> ApiGatewayProxyRequest {
-        let mut request = ApiGatewayProxyRequest::default();
-        for (key, value) in context.as_object().unwrap() {
-            request
-                .request_context
-                .authorizer
-                .fields
-                .insert(key.clone(), value.clone());
+    /// The same request as an HTTP API payload 2.0 event.
+    fn http_event(context: serde_json::Value) -> Request {
+        let mut event = serde_json::json!({
+            "version": "2.0", "routeKey": "GET /v1/me", "rawPath": "/v1/me", "rawQueryString": "",
+            "headers": {},
+            "requestContext": {"accountId": "1", "apiId": "a", "domainName": "a.example",
+                "http": {"method": "GET", "path": "/v1/me", "protocol": "HTTP/1.1",
+                         "sourceIp": "127.0.0.1", "userAgent": "t"},
+                "requestId": "r", "routeKey": "GET /v1/me", "stage": "$default",
+                "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 0},
+            "isBase64Encoded": false
+        });
+        if !context.is_null() {
+            event["requestContext"]["authorizer"] = serde_json::json!({"lambda": context});
         }
-        request
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn a_request_without_context_has_no_principal() {
+        for request in [
+            rest_event(serde_json::Value::Null),
+            http_event(serde_json::Value::Null),
+            rest_event(serde_json::json!({"userId": "user_1"})),
+            http_event(serde_json::json!({"userId": "user_1"})),
+        ] {
+            assert!(matches!(
+                principal_of(&request, 0),
+                Err(ApiError::NoPrincipal(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn both_payload_formats_carry_the_same_caller() {
+        let context = serde_json::json!({
+            "userId": "user_1", "authType": "session", "role": "admin", "scopes": "read,write",
+            "expiresAt": "1000"
+        });
+        let rest = principal_of(&rest_event(context.clone()), 0).unwrap();
+        let http = principal_of(&http_event(context), 0).unwrap();
+        assert_eq!(rest, http);
+        assert_eq!(rest.user_id, "user_1");
+    }
+
+    #[test]
+    fn a_refusal_let_through_is_the_contracts_401() {
+        for code in [
+            "invalid_token",
+            "token_expired",
+            "account_suspended",
+            "something_else",
+        ] {
+            let refused = principal_of(
+                &http_event(serde_json::json!({REFUSAL_CONTEXT_KEY: code})),
+                0,
+            )
+            .unwrap_err();
+            let expected = Rejection::from_code(code).unwrap_or(Rejection::InvalidToken);
+            let response = refused.into_response();
+            assert_eq!(response.status().as_u16(), 401);
+            assert_eq!(response.headers().get(WWW_AUTHENTICATE).unwrap(), "Bearer");
+            let body = body_json(&response);
+            assert_eq!(body["code"], expected.code());
+            assert_eq!(body["error"], expected.message());
+        }
+    }
+
+    fn with_context(context: serde_json::Value) -> Request {
+        rest_event(context)
     }
 
     #[test]
@@ -349,8 +448,8 @@ mod tests {
                 ApiError::Unauthenticated(Rejection::TokenExpired)
             ));
             let response = refused.into_response();
-            assert_eq!(response.status_code, 401);
-            assert_eq!(response.headers.get(WWW_AUTHENTICATE).unwrap(), "Bearer");
+            assert_eq!(response.status().as_u16(), 401);
+            assert_eq!(response.headers().get(WWW_AUTHENTICATE).unwrap(), "Bearer");
             assert_eq!(body_json(&response)["code"], "token_expired");
         }
         assert!(matches!(
@@ -373,40 +472,36 @@ mod tests {
     }
 
     #[test]
-    fn bodies_over_the_limit_are_refused_before_decoding() {
-        use base64::Engine as _;
-        let mut request = ApiGatewayProxyRequest::default();
-        request.body = Some("x".repeat(MAX_BODY_BYTES));
-        assert_eq!(body_text(&request).unwrap().len(), MAX_BODY_BYTES);
-        request.body = Some("x".repeat(MAX_BODY_BYTES + 1));
-        assert!(matches!(
-            body_text(&request),
-            Err(ApiError::PayloadTooLarge)
-        ));
-        let encode = |n: usize| base64::engine::general_purpose::STANDARD.encode("y".repeat(n));
-        request.is_base64_encoded = true;
-        request.body = Some(encode(MAX_BODY_BYTES));
-        assert_eq!(body_text(&request).unwrap().len(), MAX_BODY_BYTES);
-        request.body = Some(encode(MAX_BODY_BYTES + 1));
-        assert!(matches!(
-            body_text(&request),
-            Err(ApiError::PayloadTooLarge)
-        ));
-        // Not even looked at: far too long to be decoded.
-        request.body = Some("*".repeat(6 * 1024 * 1024));
-        assert!(matches!(
-            body_text(&request),
-            Err(ApiError::PayloadTooLarge)
-        ));
+    fn bodies_over_the_limit_are_refused_before_parsing() {
+        let with_body = |body: Body| {
+            let mut request = Request::new(body);
+            *request.method_mut() = http::Method::POST;
+            request
+        };
+        let text = with_body(Body::Text("x".repeat(MAX_BODY_BYTES)));
+        assert_eq!(body_text(&text).unwrap().len(), MAX_BODY_BYTES);
+        let text = with_body(Body::Text("x".repeat(MAX_BODY_BYTES + 1)));
+        assert!(matches!(body_text(&text), Err(ApiError::PayloadTooLarge)));
+        let bytes = with_body(Body::Binary(vec![b'y'; MAX_BODY_BYTES]));
+        assert_eq!(body_text(&bytes).unwrap().len(), MAX_BODY_BYTES);
+        let bytes = with_body(Body::Binary(vec![b'y'; MAX_BODY_BYTES + 1]));
+        assert!(matches!(body_text(&bytes), Err(ApiError::PayloadTooLarge)));
+        let not_utf8 = with_body(Body::Binary(vec![0xff, 0xfe]));
+        assert!(matches!(body_text(&not_utf8), Err(ApiError::BadRequest(_))));
+        assert_eq!(body_text(&with_body(Body::Empty)).unwrap(), "");
     }
 
     #[test]
-    fn base64_bodies_are_decoded() {
-        let mut request = ApiGatewayProxyRequest::default();
-        request.body = Some("eyJuYW1lIjoieCJ9".into());
-        request.is_base64_encoded = true;
+    fn base64_bodies_arrive_decoded() {
+        let mut event = serde_json::json!({
+            "httpMethod": "POST", "path": "/v1/me/keys", "headers": {},
+            "requestContext": {"httpMethod": "POST", "stage": "prod", "identity": {}},
+            "body": "eyJuYW1lIjoieCJ9", "isBase64Encoded": true
+        });
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
         assert_eq!(body_text(&request).unwrap(), r#"{"name":"x"}"#);
-        request.body = Some("***".into());
-        assert!(matches!(body_text(&request), Err(ApiError::BadRequest(_))));
+        event["isBase64Encoded"] = false.into();
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_eq!(body_text(&request).unwrap(), "eyJuYW1lIjoieCJ9");
     }
 }

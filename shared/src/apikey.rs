@@ -1,4 +1,4 @@
-//! API keys (contract section 6): generation from the OS CSPRNG, the local format and CRC32 checksum
+//! API keys (README "API keys"): generation from the OS CSPRNG, the local format and CRC32 checksum
 //! check that rejects typos and garbage without a store read, and the peppered HMAC-SHA256 that is the
 //! only form in which a key is ever stored. HMAC and randomness come from aws-lc-rs, the one crypto
 //! backend in the workspace; the comparison of hashes is constant time.

@@ -1,5 +1,6 @@
-//! The authorizer's decision: from an API Gateway REQUEST event to an Allow, a Deny or a function error
-//! (contract sections 3 and 4). It owns everything built once per container (config, SDK clients, the
+//! The authorizer's decision: from an API Gateway REQUEST event (REST API, or HTTP API payload 1.0 or
+//! 2.0; see [`crate::authorizer_event`]) to an Allow, a refusal or a function error (README, "How a
+//! request is decided" and "Authorizer output"). It owns everything built once per container (config, SDK clients, the
 //! pepper, the key cache) and is generic over the store so the same code runs against DynamoDB in
 //! Lambda and in `gatehouse serve`, and against memory in unit tests and benchmarks.
 //!
@@ -10,18 +11,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
-use http::HeaderMap;
-
 use crate::apikey::{self, ApiKeyPrefix, KeyHash, Pepper};
+use crate::authorizer_event::{AuthorizerAnswer, AuthorizerEvent};
 use crate::bearer::{self, Credential};
 use crate::clock::{Clock, SystemClock};
+use crate::coldstart::{InitError, dynamodb_client, load_pepper};
 use crate::config::{AuthorizerConfig, ClerkKeyConfig, PepperSource};
 use crate::error::{Rejection, Unavailable};
 use crate::jwt::{ClerkVerifier, VerifierSettings, VerifyError};
 pub use crate::keys::http_client;
 use crate::keys::{IssuerKeys, KeyCacheOptions, KeySource};
-use crate::policy::{self, AuthorizerResponse, MethodArn};
+
+use crate::policy::{self, HttpApiRefusals, MethodArn};
 use crate::principal::{AuthType, Memberships, Principal, Role, Scopes};
 use crate::secrets::{self, SecretError};
 use crate::store::dynamo::DynamoStore;
@@ -56,17 +57,6 @@ pub struct DecisionFacts {
     pub reason: Option<&'static str>,
 }
 
-/// Failure to build an authorizer at cold start.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    /// A setting is missing or invalid.
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    /// A secret could not be read.
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-}
-
 /// The authorizer with everything it needs, built once per container.
 pub struct Authorizer<S> {
     prefix: ApiKeyPrefix,
@@ -75,6 +65,7 @@ pub struct Authorizer<S> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
     last_used: LastUsedWrites,
+    http_api_refusals: HttpApiRefusals,
 }
 
 impl<S> std::fmt::Debug for Authorizer<S> {
@@ -107,7 +98,7 @@ impl Authorizer<DynamoStore> {
     /// secrets, and builds the authorizer. Called once at cold start.
     pub async fn from_env() -> Result<Self, InitError> {
         let config = AuthorizerConfig::from_process_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = crate::coldstart::sdk_config().await;
         Self::from_config(config, &sdk, KeyCacheOptions::default()).await
     }
 
@@ -152,6 +143,7 @@ impl Authorizer<DynamoStore> {
             options,
         ));
         let store = DynamoStore::new(dynamodb_client(sdk), config.table_name);
+        let refusals = config.http_api_refusals;
         Ok(Authorizer::from_parts(Parts {
             prefix: config.api_key_prefix,
             pepper,
@@ -164,47 +156,9 @@ impl Authorizer<DynamoStore> {
             keys,
             store,
             clock: Arc::new(SystemClock),
-        }))
-    }
-}
-
-/// Reads the pepper from its source (`secrets` is needed for a Secrets Manager source).
-pub async fn load_pepper(
-    source: &PepperSource,
-    secrets: Option<&aws_sdk_secretsmanager::Client>,
-) -> Result<Pepper, InitError> {
-    let text = match (source, secrets) {
-        (PepperSource::SecretId(id), Some(client)) => secrets::secret_string(client, id).await?,
-        (PepperSource::SecretId(id), None) => {
-            return Err(SecretError::Empty { id: id.clone() }.into());
-        }
-        (PepperSource::Inline(secret), _) => secret.clone(),
-    };
-    Pepper::new(text.expose().as_bytes()).map_err(|problem| {
-        let var = match source {
-            PepperSource::SecretId(_) => "API_KEY_PEPPER_SECRET_ID",
-            PepperSource::Inline(_) => "API_KEY_PEPPER",
-        };
-        InitError::Config(crate::config::ConfigError {
-            var,
-            problem: format!("secret {problem}"),
         })
-    })
-}
-
-/// The DynamoDB client for the authorizer: the SDK's defaults plus explicit time bounds, so an
-/// unreachable store becomes a function error in about three seconds instead of hanging until the
-/// Lambda timeout (each attempt is bounded; the standard retry policy still applies within the total).
-pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(std::time::Duration::from_millis(500))
-        .operation_attempt_timeout(std::time::Duration::from_millis(1500))
-        .operation_timeout(std::time::Duration::from_secs(3))
-        .build();
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .timeout_config(timeouts)
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+        .with_http_api_refusals(refusals))
+    }
 }
 
 impl<S: AuthStore + 'static> Authorizer<S> {
@@ -218,7 +172,16 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             store: Arc::new(parts.store),
             clock: parts.clock,
             last_used: LastUsedWrites::default(),
+            http_api_refusals: HttpApiRefusals::default(),
         }
+    }
+
+    /// How a payload 2.0 answer carries a refusal (`HTTP_API_REFUSALS`; default
+    /// [`HttpApiRefusals::Route`]).
+    #[must_use]
+    pub fn with_http_api_refusals(mut self, refusals: HttpApiRefusals) -> Self {
+        self.http_api_refusals = refusals;
+        self
     }
 
     /// The store.
@@ -231,12 +194,10 @@ impl<S: AuthStore + 'static> Authorizer<S> {
         &self.verifier
     }
 
-    /// Handles one REQUEST authorizer event: the policy to return, or an error that must become a
-    /// function error. Logs one JSON line per decision.
-    pub async fn handle(
-        &self,
-        event: &ApiGatewayCustomAuthorizerRequestTypeRequest,
-    ) -> Result<AuthorizerResponse, Unavailable> {
+    /// Handles one authorizer event: the answer in the event's format (an IAM policy or a payload
+    /// 2.0 simple response), or an error that must become a function error. Logs one JSON line per
+    /// decision.
+    pub async fn handle(&self, event: &AuthorizerEvent) -> Result<AuthorizerAnswer, Unavailable> {
         let started = Instant::now();
         let mut facts = DecisionFacts::default();
         let result = self.respond(event, &mut facts).await;
@@ -263,29 +224,71 @@ impl<S: AuthStore + 'static> Authorizer<S> {
                 "authorizer decision"
             ),
         }
-        result.map(|(_, response)| response)
+        result.map(|(_, answer)| answer)
     }
 
     async fn respond(
         &self,
-        event: &ApiGatewayCustomAuthorizerRequestTypeRequest,
+        event: &AuthorizerEvent,
         facts: &mut DecisionFacts,
-    ) -> Result<(&'static str, AuthorizerResponse), Unavailable> {
-        let method_arn = event
-            .method_arn
-            .as_deref()
-            .ok_or(Unavailable::InvalidEvent("methodArn missing"))?;
-        let arn = MethodArn::parse(method_arn)
-            .map_err(|_| Unavailable::InvalidEvent("methodArn malformed"))?;
-        let header = authorization_header(&event.headers, &event.multi_value_headers);
-        let decision = match header {
-            Ok(value) => self.decide(value, facts).await?,
-            Err(rejection) => Decision::Deny(rejection),
-        };
-        Ok(match decision {
-            Decision::Allow(principal) => ("allow", policy::allow(&principal, &arn)),
-            Decision::Deny(rejection) => (rejection.code(), policy::deny(rejection, &arn)),
-        })
+    ) -> Result<(&'static str, AuthorizerAnswer), Unavailable> {
+        match event {
+            AuthorizerEvent::Policy {
+                method_arn,
+                authorization,
+            } => {
+                let method_arn = method_arn
+                    .as_deref()
+                    .ok_or(Unavailable::InvalidEvent("methodArn missing"))?;
+                let arn = MethodArn::parse(method_arn)
+                    .map_err(|_| Unavailable::InvalidEvent("methodArn malformed"))?;
+                let decision = self.decide_header(authorization.value(), facts).await?;
+                Ok(match decision {
+                    Decision::Allow(principal) => (
+                        "allow",
+                        AuthorizerAnswer::Policy(policy::allow(&principal, &arn)),
+                    ),
+                    Decision::Deny(rejection) => (
+                        rejection.code(),
+                        AuthorizerAnswer::Policy(policy::deny(rejection, &arn)),
+                    ),
+                })
+            }
+            AuthorizerEvent::Simple {
+                route_arn,
+                authorization,
+            } => {
+                if route_arn.as_deref().is_none_or(str::is_empty) {
+                    return Err(Unavailable::InvalidEvent("routeArn missing"));
+                }
+                let decision = self.decide_header(authorization.value(), facts).await?;
+                Ok(match decision {
+                    Decision::Allow(principal) => (
+                        "allow",
+                        AuthorizerAnswer::Simple(policy::allow_simple(&principal)),
+                    ),
+                    Decision::Deny(rejection) => (
+                        rejection.code(),
+                        AuthorizerAnswer::Simple(policy::refuse_simple(
+                            rejection,
+                            self.http_api_refusals,
+                        )),
+                    ),
+                })
+            }
+            AuthorizerEvent::Unsupported(shape) => Err(Unavailable::UnsupportedEvent(shape)),
+        }
+    }
+
+    async fn decide_header(
+        &self,
+        header: Result<Option<&str>, Rejection>,
+        facts: &mut DecisionFacts,
+    ) -> Result<Decision, Unavailable> {
+        match header {
+            Ok(value) => self.decide(value, facts).await,
+            Err(rejection) => Ok(Decision::Deny(rejection)),
+        }
     }
 
     /// Decides on an `Authorization` header value.
@@ -473,22 +476,19 @@ fn standing(user: Option<UserRecord>) -> Result<(Role, Memberships), Suspended> 
 /// The user record is suspended.
 struct Suspended;
 
-/// The single `Authorization` value of a request, or the rejection for its absence or ambiguity.
-/// REST API events carry both `headers` and `multiValueHeaders`; more than one value is malformed,
-/// as is a value that is not visible ASCII.
-pub fn authorization_header<'a>(
-    headers: &'a HeaderMap,
-    multi: &'a HeaderMap,
-) -> Result<Option<&'a str>, Rejection> {
-    let name = http::header::AUTHORIZATION;
-    if headers.get_all(&name).iter().count() > 1 || multi.get_all(&name).iter().count() > 1 {
-        return Err(Rejection::MalformedAuthorization);
-    }
-    match headers.get(&name).or_else(|| multi.get(&name)) {
-        None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .map(Some)
-            .map_err(|_| Rejection::MalformedAuthorization),
-    }
+/// The authorizer's Lambda runtime loop: built once, then one decision per invocation. A decision is
+/// an answer in the event's format; a dependency failure or an unsupported event shape is returned as
+/// an error, which the runtime reports as a function error (API Gateway answers 500), never an Allow.
+pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
+    crate::logging::init();
+    let authorizer = Authorizer::<DynamoStore>::from_env()
+        .await
+        .inspect_err(|error| tracing::error!(error = %error, "authorizer cold start failed"))?;
+    let authorizer = &authorizer;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<AuthorizerEvent>| async move {
+            authorizer.handle(&event.payload).await
+        },
+    ))
+    .await
 }

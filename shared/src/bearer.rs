@@ -1,4 +1,4 @@
-//! Parsing of the `Authorization` header (contract section 2) and classification of the bearer token
+//! Parsing of the `Authorization` header (README "How a request is decided") and classification of the bearer token
 //! as an API key or a Clerk session JWT. It works on borrowed slices with no `split()[1]` indexing and
 //! no string replacement, so no header value can make it panic or smuggle a second token through.
 

@@ -1,4 +1,4 @@
-//! Typed configuration (contract section 7), read once at cold start. Parsing turns every environment
+//! Typed configuration (README "Configuration"), read once at cold start. Parsing turns every environment
 //! variable into a value that cannot be wrong later; a missing or invalid one is a [`ConfigError`]
 //! naming the variable, and the function stops before serving anything. An empty value counts as unset
 //! (CloudFormation cannot omit a variable, only pass `""`).
@@ -77,6 +77,9 @@ pub struct AuthorizerConfig {
     pub pepper: PepperSource,
     /// Clerk settings.
     pub clerk: ClerkConfig,
+    /// `HTTP_API_REFUSALS`: `route` (default) or `gateway`; how an HTTP API payload 2.0 answer
+    /// carries a refusal (see [`crate::policy::HttpApiRefusals`]).
+    pub http_api_refusals: crate::policy::HttpApiRefusals,
 }
 
 /// Reads variables through a lookup function, so tests need not touch the process environment.
@@ -315,11 +318,17 @@ impl AuthorizerConfig {
         let api_key_prefix = api_key_prefix(env)?;
         let pepper = pepper_source(env)?;
         let clerk = ClerkConfig::from_env(env)?;
+        let http_api_refusals = match env.get("HTTP_API_REFUSALS").as_deref() {
+            None | Some("route") => crate::policy::HttpApiRefusals::Route,
+            Some("gateway") => crate::policy::HttpApiRefusals::Gateway,
+            Some(_) => return Err(invalid("HTTP_API_REFUSALS", "must be route or gateway")),
+        };
         Ok(AuthorizerConfig {
             table_name,
             api_key_prefix,
             pepper,
             clerk,
+            http_api_refusals,
         })
     }
 }

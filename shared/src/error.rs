@@ -1,5 +1,5 @@
 //! The one place where failures become outcomes. Every authentication failure is a [`Rejection`] with
-//! the contract's code and message (section 3); everything that prevents a decision is an
+//! the code and message README "Errors" lists; everything that prevents a decision is an
 //! [`Unavailable`] error, which the authorizer turns into a function error (a 500 at the gateway),
 //! never an Allow and never a cacheable Deny.
 
@@ -65,6 +65,11 @@ impl Rejection {
         }
     }
 
+    /// The rejection whose [`code`](Self::code) is `code`.
+    pub fn from_code(code: &str) -> Option<Rejection> {
+        Rejection::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// The HTTP status the gateway answers with.
     pub const fn status(self) -> u16 {
         401
@@ -86,14 +91,56 @@ pub enum Unavailable {
     /// The event is not something API Gateway sends (e.g. no parseable `methodArn`).
     #[error("invalid authorizer event: {0}")]
     InvalidEvent(&'static str),
+    /// The authorizer was invoked with an event shape it does not take (the text names it).
+    #[error(
+        "unsupported authorizer event: {0}; Gatehouse's authorizer takes {shapes}",
+        shapes = crate::authorizer_event::SUPPORTED_SHAPES
+    )]
+    UnsupportedEvent(&'static str),
     /// The operating system's random generator failed.
     #[error("random generator failed")]
     Random,
 }
 
-/// The contract's JSON error body, `{"error": ..., "code": ...}`.
+impl Unavailable {
+    /// A short, stable name of the failure's kind: the `errorType` of the function error.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Unavailable::Store(_) => "Gatehouse.StoreUnavailable",
+            Unavailable::Keys(_) => "Gatehouse.SigningKeysUnavailable",
+            Unavailable::Secret(_) => "Gatehouse.SecretUnavailable",
+            Unavailable::InvalidEvent(_) => "Gatehouse.InvalidEvent",
+            Unavailable::UnsupportedEvent(_) => "Gatehouse.UnsupportedEvent",
+            Unavailable::Random => "Gatehouse.RandomUnavailable",
+        }
+    }
+}
+
+/// The function error the Lambda runtime reports for an [`Unavailable`]: its kind and its one-line
+/// message (which never contains a secret).
+impl From<Unavailable> for lambda_runtime::Diagnostic {
+    fn from(error: Unavailable) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.kind().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// The contract's JSON error body, `{"error": ..., "code": ...}`, fields in that order: byte for byte
+/// what the REST API's gateway responses render (`template.yaml`), so a 401 a route answers on an HTTP
+/// API is the same text as the REST API's.
 pub fn error_body(message: &str, code: &str) -> String {
-    serde_json::json!({ "error": message, "code": code }).to_string()
+    #[derive(serde::Serialize)]
+    struct ErrorBody<'a> {
+        error: &'a str,
+        code: &'a str,
+    }
+    serde_json::to_string(&ErrorBody {
+        error: message,
+        code,
+    })
+    .unwrap_or_else(|_| String::from(r#"{"error":"internal error","code":"internal_error"}"#))
 }
 
 #[cfg(test)]
@@ -129,6 +176,10 @@ mod tests {
 
     #[test]
     fn error_body_is_json() {
+        assert_eq!(
+            error_body("invalid token", "invalid_token"),
+            r#"{"error":"invalid token","code":"invalid_token"}"#
+        );
         let body: serde_json::Value = serde_json::from_str(&error_body("a \"b\"", "c")).unwrap();
         assert_eq!(body["error"], "a \"b\"");
         assert_eq!(body["code"], "c");

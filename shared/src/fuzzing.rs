@@ -17,10 +17,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
 use crate::apikey::{self, ApiKeyPrefix};
@@ -51,32 +49,55 @@ fn text(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()
 }
 
-/// The `Authorization` header(s) of a REST REQUEST event: one to three values (split at `\n`), in
-/// `headers`, `multiValueHeaders` or both, then the bearer parse and the token's classification.
+/// The `Authorization` header(s) of an authorizer event: one to three values (split at `\n`), each
+/// under a differently cased name in `headers`, `multiValueHeaders` or both, in a REST (payload 1.0)
+/// or HTTP API payload 2.0 event; then the bearer parse and the token's classification.
 pub fn authorization_header(data: &[u8]) {
     let (&mode, rest) = data.split_first().unwrap_or((&0, &[]));
-    let values: Vec<HeaderValue> = rest
-        .split(|b| *b == b'\n')
-        .take(3)
-        .filter_map(|v| HeaderValue::from_bytes(v).ok())
-        .collect();
-    let (mut headers, mut multi) = (HeaderMap::new(), HeaderMap::new());
-    for (i, value) in values.iter().enumerate() {
-        let into = match (mode >> i) & 3 {
-            0 => &mut headers,
-            1 => &mut multi,
+    let values: Vec<String> = rest.split(|b| *b == b'\n').take(3).map(text).collect();
+    let names = ["Authorization", "authorization", "AUTHORIZATION"];
+    let (mut headers, mut multi) = (Vec::new(), Vec::new());
+    for ((i, value), name) in values.iter().enumerate().zip(names) {
+        let quoted = serde_json::to_string(value).unwrap();
+        let single = format!("\"{name}\":{quoted}");
+        let listed = format!("\"{name}\":[{quoted}]");
+        match (mode >> i) & 3 {
+            0 => headers.push(single),
+            1 => multi.push(listed),
             _ => {
-                headers.append(http::header::AUTHORIZATION, value.clone());
-                &mut multi
+                headers.push(single);
+                multi.push(listed);
             }
-        };
-        into.append(http::header::AUTHORIZATION, value.clone());
+        }
     }
-    let Ok(Some(value)) = crate::authorizer::authorization_header(&headers, &multi) else {
+    let version = if mode & 0x40 == 0 {
+        r#""methodArn":"m""#
+    } else {
+        r#""version":"2.0","routeArn":"r""#
+    };
+    let event = format!(
+        r#"{{"type":"REQUEST",{version},"headers":{{{}}},"multiValueHeaders":{{{}}}}}"#,
+        headers.join(","),
+        multi.join(",")
+    );
+    let parsed: crate::authorizer_event::AuthorizerEvent =
+        serde_json::from_str(&event).expect("every generated event parses"); // allow-panic: a fuzz oracle
+    let authorization = match &parsed {
+        crate::authorizer_event::AuthorizerEvent::Policy { authorization, .. }
+        | crate::authorizer_event::AuthorizerEvent::Simple { authorization, .. } => authorization,
+        crate::authorizer_event::AuthorizerEvent::Unsupported(shape) => panic!("{shape}"), // allow-panic: a fuzz oracle
+    };
+    let Ok(Some(value)) = authorization.value() else {
         return;
     };
-    assert!(headers.get_all(http::header::AUTHORIZATION).iter().count() <= 1);
-    assert!(multi.get_all(http::header::AUTHORIZATION).iter().count() <= 1);
+    // One value (the same one in both maps at most), visible ASCII, and one of those sent.
+    assert!(headers.len() <= 1 && multi.len() <= 1, "{event}");
+    assert!(values.iter().any(|v| v == value));
+    assert!(
+        value
+            .bytes()
+            .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    );
     let Ok(token) = crate::bearer::bearer_token(Some(value)) else {
         return;
     };
@@ -364,16 +385,15 @@ pub fn use_api_key(data: &[u8]) {
 }
 
 /// A proxy event carrying `data` as its body; every other byte decides base64 encoding.
-fn request_with_body(data: &[u8]) -> ApiGatewayProxyRequest {
-    let mut request = ApiGatewayProxyRequest::default();
+/// A route request whose body is the input: raw bytes or text, as `lambda_http` hands either over.
+fn request_with_body(data: &[u8]) -> lambda_http::Request {
     let (&mode, body) = data.split_first().unwrap_or((&0, &[]));
-    if mode & 1 == 1 {
-        request.is_base64_encoded = true;
-        request.body = Some(base64::engine::general_purpose::STANDARD.encode(body));
+    let body = if mode & 1 == 1 {
+        lambda_http::Body::Binary(body.to_vec())
     } else {
-        request.body = Some(text(body));
-    }
-    request
+        lambda_http::Body::Text(text(body))
+    };
+    lambda_http::Request::new(body)
 }
 
 /// `POST /v1/me/keys`: the size cap, then the body's every rule.
@@ -392,7 +412,7 @@ pub fn create_key_body(data: &[u8]) {
     };
     let chars = name.chars().count();
     assert!((1..=crate::self_service::MAX_NAME_CHARS).contains(&chars));
-    assert!(!name.trim().is_empty() && !name.chars().any(char::is_control));
+    assert!(!name.trim().is_empty() && !name.chars().any(crate::text::is_unprintable));
     assert!(scopes.read || scopes.write);
     assert!(expires_in.is_none_or(|s| (86_400..=3650 * 86_400).contains(&s)));
 }
@@ -420,6 +440,6 @@ pub fn create_package_body(data: &[u8]) {
     for text in std::iter::once(&package.title).chain(&package.documents) {
         let chars = text.chars().count();
         assert!((1..=crate::resources::MAX_TITLE_CHARS).contains(&chars));
-        assert!(!text.trim().is_empty() && !text.chars().any(char::is_control));
+        assert!(!text.trim().is_empty() && !text.chars().any(crate::text::is_unprintable));
     }
 }

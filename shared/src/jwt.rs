@@ -1,4 +1,4 @@
-//! Verification of Clerk session JWTs (contract section 5).
+//! Verification of Clerk session JWTs (README "Clerk session tokens").
 //!
 //! `jsonwebtoken` (aws-lc-rs backend) supplies key parsing and the RS256 signature check. Everything
 //! around it is here, because the crate's `Validation` reads the system clock and cannot express

@@ -1,5 +1,5 @@
 //! Where Clerk's signing keys come from, and the per-issuer cache that makes verification networkless
-//! on the hot path (contract section 5).
+//! on the hot path (README "Clerk session tokens").
 //!
 //! Sources: a PEM public key (no network), Clerk's Backend API JWKS endpoint authenticated with the
 //! secret key, or a JWKS URL. The cache lives as long as the container, but its keys age: once they

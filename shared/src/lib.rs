@@ -1,5 +1,5 @@
 //! Gatehouse's shared library: everything the Lambda functions (and the `gatehouse` command) have in
-//! common. Each module owns one concern; the function crates stay thin wrappers around it.
+//! common. Each module owns one concern; the binaries in `functions/` stay a few lines over `routes`.
 //!
 //! The authorizer's decision path is `bearer` → (`apikey` | `jwt` + `keys`) → `store` → `principal` →
 //! `policy`, orchestrated by `authorizer` and configured once at cold start by `config`. The route functions
@@ -9,8 +9,10 @@ pub mod access;
 pub mod api;
 pub mod apikey;
 pub mod authorizer;
+pub mod authorizer_event;
 pub mod bearer;
 pub mod clock;
+pub mod coldstart;
 pub mod config;
 pub mod error;
 #[cfg(feature = "fuzzing")]
@@ -21,7 +23,14 @@ pub mod logging;
 pub mod policy;
 pub mod principal;
 pub mod resources;
+pub mod routes;
 pub mod secrets;
 pub mod self_service;
 pub mod store;
+pub mod text;
 pub mod time;
+
+// The binaries in `functions/` name the runtime's error types through the library, so they depend on
+// nothing but it and tokio.
+pub use lambda_http;
+pub use lambda_runtime;

@@ -1,6 +1,8 @@
-//! The IAM policy the authorizer returns. The method ARN is parsed into a [`MethodArn`] so the Allow
-//! can name the whole stage (`…/{stage}/*/*`): API Gateway caches one authorizer result per identity
-//! source, and a policy naming only the first method would wrongly Deny the same caller's next route.
+//! What the authorizer returns. For a REST API (and an HTTP API with payload 1.0), an IAM policy: the
+//! method ARN is parsed into a [`MethodArn`] so the Allow can name the whole stage (`…/{stage}/*/*`):
+//! API Gateway caches one authorizer result per identity source, and a policy naming only the first
+//! method would wrongly Deny the same caller's next route. For an HTTP API with payload 2.0, a simple
+//! response ([`allow_simple`], [`refuse_simple`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -121,6 +123,61 @@ fn response(
     out.policy_document = policy;
     out.context = context;
     out
+}
+
+/// The context key that carries a refusal to the route on an HTTP API (value: the rejection's code).
+///
+/// An HTTP API has no gateway responses: an authorizer's `isAuthorized: false` always becomes API
+/// Gateway's own `403 {"message":"Forbidden"}`. So that a refused caller gets the contract's 401 body
+/// and `WWW-Authenticate: Bearer` on both API types, the authorizer (in [`HttpApiRefusals::Route`]
+/// mode) lets the refusal through with only this key in the context, and the one extractor every
+/// route starts with (`api::principal_of`, on the route side) answers the 401 before any
+/// route logic runs. The context has no `userId`, so nothing can mistake it for a caller.
+pub const REFUSAL_CONTEXT_KEY: &str = "refusal";
+
+/// How an HTTP API payload 2.0 answer carries a refusal (`HTTP_API_REFUSALS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpApiRefusals {
+    /// `route` (the default): `isAuthorized: true` with only [`REFUSAL_CONTEXT_KEY`] in the context;
+    /// the route answers the contract's 401. For APIs whose every route is a Gatehouse route (or reads
+    /// the caller with Gatehouse's extractor).
+    #[default]
+    Route,
+    /// `gateway`: `isAuthorized: false`; API Gateway answers `403 {"message":"Forbidden"}`. For HTTP
+    /// APIs with integrations that do not read the caller through Gatehouse (an HTTP proxy, say).
+    Gateway,
+}
+
+/// The payload 2.0 answer for `principal`: authorized, with its context.
+pub fn allow_simple(principal: &Principal) -> crate::authorizer_event::SimpleResponse {
+    crate::authorizer_event::SimpleResponse {
+        is_authorized: true,
+        context: principal.to_context(),
+    }
+}
+
+/// The payload 2.0 answer for a refusal, as `mode` says.
+pub fn refuse_simple(
+    rejection: Rejection,
+    mode: HttpApiRefusals,
+) -> crate::authorizer_event::SimpleResponse {
+    let mut context = Context::new();
+    match mode {
+        HttpApiRefusals::Route => {
+            context.insert(
+                Cow::Borrowed(REFUSAL_CONTEXT_KEY),
+                Cow::Borrowed(rejection.code()),
+            );
+            crate::authorizer_event::SimpleResponse {
+                is_authorized: true,
+                context,
+            }
+        }
+        HttpApiRefusals::Gateway => crate::authorizer_event::SimpleResponse {
+            is_authorized: false,
+            context,
+        },
+    }
 }
 
 /// Allow the whole stage for `principal`, with its context.

@@ -168,7 +168,7 @@ pub struct Principal {
     /// The role in the active Clerk organization (`o.rol` or `org_role`).
     pub clerk_org_role: Option<String>,
     /// The memberships did not fit the context budget and were left out: `memberships` is empty and
-    /// routes must load them from the user record ([`crate::access::memberships_of`]).
+    /// routes must load them from the user record (`access::memberships_of`, on the route side).
     pub memberships_omitted: bool,
     /// The first instant (Unix seconds) at which the credential is no longer valid: a session
     /// token's `exp` plus the clock skew, an API key's expiry; `None` for a key that never expires.

@@ -1,15 +1,14 @@
 //! The resource routes (organizations, companies, locations, templates, signing packages): request
-//! parsing, the calls to [`crate::access`] that decide, the store reads, and the JSON views. Handlers
-//! in `functions/` are one line each over [`routes`].
+//! parsing, the calls to [`crate::access`] that decide, the store reads, and the JSON views. The route
+//! table ([`crate::routes`]) dispatches to [`routes`].
 
 use std::sync::Arc;
 
-use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::access::{self, Action, Ancestry, Kind, MembershipMap, Reach};
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, ApiResponse};
 use crate::clock::Clock;
 use crate::principal::{Principal, is_valid_id};
 use crate::self_service::{KeyService, USE_API_KEY_HEADER};
@@ -18,6 +17,7 @@ use crate::store::{
     Company, CreatePackageError, Cursor, Document, Location, Organization, Package, Page,
     PageRequest, ResourceStore, Template,
 };
+use lambda_http::Request;
 
 /// Default page size.
 pub const DEFAULT_LIMIT: usize = 25;
@@ -146,7 +146,7 @@ fn package_view(p: Package) -> PackageView {
 }
 
 /// `limit` and `cursor` from the query string.
-pub fn page_request(request: &ApiGatewayProxyRequest) -> Result<PageRequest, ApiError> {
+pub fn page_request(request: &Request) -> Result<PageRequest, ApiError> {
     let limit = match api::query_parameter(request, "limit") {
         None => DEFAULT_LIMIT,
         Some(text) => Some(text)
@@ -181,9 +181,10 @@ impl<S> std::fmt::Debug for ResourceService<S> {
 }
 
 impl ResourceService<crate::store::dynamo::DynamoStore> {
-    /// Cold start of a resource route function: the key service's configuration (no pepper needed).
-    pub async fn from_env() -> Result<Self, crate::authorizer::InitError> {
-        let keys = KeyService::from_env(false).await?;
+    /// Cold start of a route function: the key service's configuration (the pepper only when
+    /// `needs_pepper`, i.e. for the route that creates keys).
+    pub async fn from_env(needs_pepper: bool) -> Result<Self, crate::coldstart::InitError> {
+        let keys = KeyService::from_env(needs_pepper).await?;
         Ok(Self::new(keys, Arc::new(crate::clock::SystemClock)))
     }
 }
@@ -198,10 +199,15 @@ impl<S: ResourceStore> ResourceService<S> {
         self.keys.store()
     }
 
+    /// The key service the key routes run on (same store, same clock).
+    pub fn keys(&self) -> &KeyService<S> {
+        &self.keys
+    }
+
     /// The caller, scoped to a key as `X-Use-Api-Key` says, and the reach of `action` on `kind`.
     async fn caller(
         &self,
-        request: &ApiGatewayProxyRequest,
+        request: &Request,
         action: Action,
         kind: Kind,
     ) -> Result<(Principal, Reach), ApiError> {
@@ -218,7 +224,7 @@ impl<S: ResourceStore> ResourceService<S> {
     /// `GET /v1/organizations`.
     pub async fn organizations(
         &self,
-        request: &ApiGatewayProxyRequest,
+        request: &Request,
     ) -> Result<ListView<OrganizationView>, ApiError> {
         let (_, reach) = self
             .caller(request, Action::Read, Kind::Organization)
@@ -249,14 +255,14 @@ impl<S: ResourceStore> ResourceService<S> {
                     next_cursor: ids.next.map(|c| c.as_str().to_owned()),
                 })
             }
-            Reach::Assigned => Err(Kind::Organization.no_access()),
+            Reach::Assigned => Err(Kind::Organization.no_access().into()),
         }
     }
 
     /// Scope over an organization (before existence), then its record (404 when missing).
     async fn organization_in_scope(
         &self,
-        request: &ApiGatewayProxyRequest,
+        request: &Request,
         kind: Kind,
     ) -> Result<(Organization, Option<MembershipMap>), ApiError> {
         let (_, reach) = self.caller(request, Action::Read, kind).await?;
@@ -266,11 +272,11 @@ impl<S: ResourceStore> ResourceService<S> {
             Reach::Memberships(memberships) => {
                 let map = MembershipMap::load(self.store(), &memberships).await?;
                 if !is_valid_id(org_id) || !map.touches(org_id) {
-                    return Err(Kind::Organization.no_access());
+                    return Err(Kind::Organization.no_access().into());
                 }
                 Some(map)
             }
-            Reach::Assigned => return Err(Kind::Organization.no_access()),
+            Reach::Assigned => return Err(Kind::Organization.no_access().into()),
         };
         let org = self
             .store()
@@ -281,10 +287,7 @@ impl<S: ResourceStore> ResourceService<S> {
     }
 
     /// `GET /v1/organizations/{orgId}`.
-    pub async fn organization(
-        &self,
-        request: &ApiGatewayProxyRequest,
-    ) -> Result<OrganizationView, ApiError> {
+    pub async fn organization(&self, request: &Request) -> Result<OrganizationView, ApiError> {
         let (org, _) = self
             .organization_in_scope(request, Kind::Organization)
             .await?;
@@ -293,10 +296,7 @@ impl<S: ResourceStore> ResourceService<S> {
 
     /// `GET /v1/organizations/{orgId}/companies`: all of them for an organization-level manager and
     /// admins; the member companies inside it for a company-level manager.
-    pub async fn companies(
-        &self,
-        request: &ApiGatewayProxyRequest,
-    ) -> Result<ListView<CompanyView>, ApiError> {
+    pub async fn companies(&self, request: &Request) -> Result<ListView<CompanyView>, ApiError> {
         let (org, map) = self.organization_in_scope(request, Kind::Company).await?;
         let page = page_request(request)?;
         match map {
@@ -322,10 +322,7 @@ impl<S: ResourceStore> ResourceService<S> {
 
     /// `GET /v1/organizations/{orgId}/locations`: all of them for an organization-level manager and
     /// admins; the locations of member companies plus member locations otherwise.
-    pub async fn locations(
-        &self,
-        request: &ApiGatewayProxyRequest,
-    ) -> Result<ListView<LocationView>, ApiError> {
+    pub async fn locations(&self, request: &Request) -> Result<ListView<LocationView>, ApiError> {
         let (org, map) = self.organization_in_scope(request, Kind::Location).await?;
         let page = page_request(request)?;
         match map {
@@ -360,10 +357,7 @@ impl<S: ResourceStore> ResourceService<S> {
 
     /// `GET /v1/organizations/{orgId}/templates`: an organization's templates, for every manager whose
     /// memberships touch it (packages anywhere in it are made from them) and for admins.
-    pub async fn templates(
-        &self,
-        request: &ApiGatewayProxyRequest,
-    ) -> Result<ListView<TemplateView>, ApiError> {
+    pub async fn templates(&self, request: &Request) -> Result<ListView<TemplateView>, ApiError> {
         let (org, _) = self.organization_in_scope(request, Kind::Template).await?;
         let page = page_request(request)?;
         Ok(ListView::of(
@@ -387,7 +381,7 @@ impl<S: ResourceStore> ResourceService<S> {
                     .ok_or(ApiError::NotFound("location"));
             }
             Reach::Memberships(memberships) => memberships,
-            Reach::Assigned => return Err(Kind::Location.no_access()),
+            Reach::Assigned => return Err(Kind::Location.no_access().into()),
         };
         let direct = memberships.location_ids.iter().any(|id| id == location_id);
         match self.store().location(location_id).await? {
@@ -397,14 +391,14 @@ impl<S: ResourceStore> ResourceService<S> {
                 Ok(location)
             }
             None if direct => Err(ApiError::NotFound("location")),
-            _ => Err(Kind::Location.no_access()),
+            _ => Err(Kind::Location.no_access().into()),
         }
     }
 
     /// `GET /v1/locations/{locationId}/packages`.
     pub async fn location_packages(
         &self,
-        request: &ApiGatewayProxyRequest,
+        request: &Request,
     ) -> Result<ListView<PackageView>, ApiError> {
         let (_, reach) = self.caller(request, Action::Read, Kind::Location).await?;
         let location_id = api::path_parameter(request, "locationId").unwrap_or_default();
@@ -419,7 +413,7 @@ impl<S: ResourceStore> ResourceService<S> {
     /// `GET /v1/signing/session`: the caller's own assigned packages.
     pub async fn signing_session(
         &self,
-        request: &ApiGatewayProxyRequest,
+        request: &Request,
     ) -> Result<ListView<PackageView>, ApiError> {
         let (principal, _) = self.caller(request, Action::Read, Kind::Package).await?;
         let page = page_request(request)?;
@@ -446,7 +440,7 @@ impl<S: ResourceStore> ResourceService<S> {
 
     /// `GET /v1/signing/packages/{packageId}`: its signers, a manager whose scope covers its location,
     /// an admin.
-    pub async fn package(&self, request: &ApiGatewayProxyRequest) -> Result<PackageView, ApiError> {
+    pub async fn package(&self, request: &Request) -> Result<PackageView, ApiError> {
         let (principal, reach) = self.caller(request, Action::Read, Kind::Package).await?;
         let package_id = api::path_parameter(request, "packageId").unwrap_or_default();
         let package = self.store().package(package_id).await?;
@@ -462,15 +456,12 @@ impl<S: ResourceStore> ResourceService<S> {
         };
         match package {
             Some(package) if allowed => Ok(package_view(package)),
-            _ => Err(Kind::Package.no_access()),
+            _ => Err(Kind::Package.no_access().into()),
         }
     }
 
     /// `POST /v1/signing/manager/signings`.
-    pub async fn create_package(
-        &self,
-        request: &ApiGatewayProxyRequest,
-    ) -> Result<PackageView, ApiError> {
+    pub async fn create_package(&self, request: &Request) -> Result<PackageView, ApiError> {
         let (_, reach) = self.caller(request, Action::Write, Kind::Package).await?;
         let body = NewPackage::from_json(&api::body_text(request)?)?;
         let location = self.location_in_scope(&reach, &body.location_id).await?;
@@ -556,9 +547,7 @@ impl NewPackage {
         let text = |value: Option<&Value>, what: &str| -> Result<String, ApiError> {
             match value {
                 Some(Value::String(s))
-                    if !s.trim().is_empty()
-                        && s.chars().count() <= MAX_TITLE_CHARS
-                        && !s.chars().any(char::is_control) =>
+                    if crate::text::check_display_text(s, MAX_TITLE_CHARS).is_ok() =>
                 {
                     Ok(s.clone())
                 }
@@ -627,8 +616,8 @@ pub mod routes {
             $(#[$doc])*
             pub async fn $name<S: ResourceStore>(
                 service: &ResourceService<S>,
-                request: &ApiGatewayProxyRequest,
-            ) -> ApiGatewayProxyResponse {
+                request: &Request,
+            ) -> ApiResponse {
                 api::respond(service.$method(request).await.map(|body| ($status, body)))
             }
         };

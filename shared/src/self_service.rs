@@ -1,4 +1,4 @@
-//! Self-service API keys and `GET /v1/me` (contract sections 1 and 6): the logic behind the
+//! Self-service API keys and `GET /v1/me` (README "Routes" and "API keys"): the logic behind the
 //! key-management routes and the `gatehouse keys` commands, so both behave identically.
 //!
 //! - A new key's plaintext exists only in the value [`KeyService::create_key`] returns; the store gets
@@ -14,15 +14,16 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, ApiResponse};
 use crate::apikey::{self, ApiKeyPrefix, Pepper};
-use crate::authorizer::{InitError, dynamodb_client, load_pepper};
 use crate::clock::{Clock, SystemClock};
+use crate::coldstart::{InitError, dynamodb_client, load_pepper};
 use crate::config::{PepperSource, RouteConfig, process_env};
 use crate::principal::{AuthType, Principal, Scopes, is_valid_id};
 use crate::store::dynamo::DynamoStore;
 use crate::store::{ActiveKeyRef, ApiKeyRecord, CreateKeyError, KeyStore, MAX_ACTIVE_KEYS};
 use crate::time::rfc3339;
+use lambda_http::Request;
 
 /// The request header that picks the key a session request is scoped to.
 pub const USE_API_KEY_HEADER: &str = "x-use-api-key";
@@ -112,14 +113,16 @@ impl CreateKeyRequest {
 
     /// Checks every field; the validated name, scopes and expiry in seconds.
     pub(crate) fn validate(self) -> Result<(String, Scopes, Option<i64>), ApiError> {
-        let chars = self.name.chars().count();
-        if chars == 0 || chars > MAX_NAME_CHARS || self.name.chars().any(is_unprintable) {
-            return Err(ApiError::BadRequest(format!(
-                "name must be 1 to {MAX_NAME_CHARS} printable characters"
-            )));
-        }
-        if self.name.trim().is_empty() {
-            return Err(ApiError::BadRequest("name must not be blank".into()));
+        match crate::text::check_display_text(&self.name, MAX_NAME_CHARS) {
+            Ok(()) => {}
+            Err(crate::text::TextProblem::Blank) => {
+                return Err(ApiError::BadRequest("name must not be blank".into()));
+            }
+            Err(crate::text::TextProblem::Length | crate::text::TextProblem::Unprintable) => {
+                return Err(ApiError::BadRequest(format!(
+                    "name must be 1 to {MAX_NAME_CHARS} printable characters"
+                )));
+            }
         }
         let scopes = match &self.scopes {
             None => Scopes::ALL,
@@ -165,13 +168,6 @@ impl CreateKeyRequest {
         };
         Ok((self.name, scopes, expires_in))
     }
-}
-
-/// Control characters and the invisible formatting ones (zero-width, bidirectional overrides, BOM)
-/// that would let a name display as something else.
-fn is_unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 const EXPIRY_PROBLEM: &str = "expiresInDays must be a whole number from 1 to 3650";
@@ -292,7 +288,7 @@ impl KeyService<DynamoStore> {
     /// only when `needs_pepper`) and the AWS SDK's default chain.
     pub async fn from_env(needs_pepper: bool) -> Result<Self, InitError> {
         let config = RouteConfig::from_env(&process_env(), needs_pepper)?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = crate::coldstart::sdk_config().await;
         Self::from_config(config, &sdk).await
     }
 
@@ -481,15 +477,11 @@ pub(crate) fn choose_scoped_key<'k>(
 /// The handlers' common shape: decode the caller (which must be a signed-in user for the key routes),
 /// run the route, render the outcome.
 pub mod routes {
-    use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 
     use super::*;
 
     /// `POST /v1/me/keys`.
-    pub async fn create<S: KeyStore>(
-        service: &KeyService<S>,
-        request: &ApiGatewayProxyRequest,
-    ) -> ApiGatewayProxyResponse {
+    pub async fn create<S: KeyStore>(service: &KeyService<S>, request: &Request) -> ApiResponse {
         api::respond(
             async {
                 let user = api::signed_in_user(request, service.clock.now_unix())?;
@@ -501,10 +493,7 @@ pub mod routes {
     }
 
     /// `GET /v1/me/keys`.
-    pub async fn list<S: KeyStore>(
-        service: &KeyService<S>,
-        request: &ApiGatewayProxyRequest,
-    ) -> ApiGatewayProxyResponse {
+    pub async fn list<S: KeyStore>(service: &KeyService<S>, request: &Request) -> ApiResponse {
         #[derive(Serialize)]
         struct Keys {
             keys: Vec<KeyView>,
@@ -520,10 +509,7 @@ pub mod routes {
     }
 
     /// `DELETE /v1/me/keys/{id}`.
-    pub async fn revoke<S: KeyStore>(
-        service: &KeyService<S>,
-        request: &ApiGatewayProxyRequest,
-    ) -> ApiGatewayProxyResponse {
+    pub async fn revoke<S: KeyStore>(service: &KeyService<S>, request: &Request) -> ApiResponse {
         api::respond(
             async {
                 let user = api::signed_in_user(request, service.clock.now_unix())?;
@@ -535,10 +521,7 @@ pub mod routes {
     }
 
     /// `GET /v1/me`.
-    pub async fn me<S: KeyStore>(
-        service: &KeyService<S>,
-        request: &ApiGatewayProxyRequest,
-    ) -> ApiGatewayProxyResponse {
+    pub async fn me<S: KeyStore>(service: &KeyService<S>, request: &Request) -> ApiResponse {
         api::respond(
             async {
                 let principal = api::principal_of(request, service.clock.now_unix())?;

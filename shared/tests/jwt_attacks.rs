@@ -4,7 +4,7 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-//! Adversarial Clerk session tokens against [`ClerkVerifier`] (contract section 5).
+//! Adversarial Clerk session tokens against [`ClerkVerifier`] (README "Clerk session tokens").
 //!
 //! This file exists so that every known way to forge, confuse, smuggle or malform a JWT is pinned by
 //! its own named test, asserting the precise [`InvalidReason`] (and that only expiry is told to the

@@ -4,7 +4,7 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-//! The accepting side of [`ClerkVerifier`] (contract section 5), at a fixed instant.
+//! The accepting side of [`ClerkVerifier`] (README "Clerk session tokens"), at a fixed instant.
 //!
 //! This file exists to pin what a valid Clerk session token yields (subject, session, authorized
 //! party, organization from v2's compact `o` claim or v1's `org_*` claims, token version), where the
@@ -132,7 +132,7 @@ async fn optional_header_members_may_be_absent() {
 
 #[tokio::test]
 async fn ignored_category_is_accepted_like_clerks_sdk() {
-    // Not listed in contract section 5, but deliberate in jwt.rs (IGNORED_CATEGORY).
+    // Not listed in README "Clerk session tokens", but deliberate in jwt.rs (IGNORED_CATEGORY).
     let mut h = header();
     h["cat"] = json!(IGNORED_CATEGORY);
     assert_accepted(&pem_verifier(), &key_a().mint(&h, &claims())).await;

@@ -6,7 +6,7 @@
 )]
 //! The Clerk key cache (`IssuerKeys`) and the verifier on top of it, against a real HTTP JWKS server on a
 //! loopback port (`gatehouse_testkit::jwks_server`), so rotation, the unknown-kid refetch rate limit,
-//! shared fetches, outages and timeouts (contract section 5) are exercised over real sockets with the
+//! shared fetches, outages and timeouts (README "Clerk session tokens") are exercised over real sockets with the
 //! production HTTP client (`authorizer::http_client`), not a mock.
 //!
 //! The rule under test: a known kid never waits for the network; an unknown kid costs at most one fetch

@@ -20,7 +20,8 @@ use std::collections::HashMap;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::primitives::Blob;
-use gatehouse::authorizer::{Authorizer, InitError};
+use gatehouse::authorizer::Authorizer;
+use gatehouse::coldstart::InitError;
 use gatehouse::config::{AuthorizerConfig, Env};
 use gatehouse::keys::KeyCacheOptions;
 use gatehouse::secrets::{SecretError, secret_string};

@@ -5,8 +5,8 @@
 //! transactions, table schema and `gsi1` index are accepted by a real DynamoDB engine and behave as
 //! the store promises (the per-user key limit under concurrency, ordering, revocation, the last-use
 //! throttle), that nothing the table holds is a plaintext API key, that a corrupt item or an
-//! unreachable store is an error (never a decision), and that the API-key decisions of contract
-//! section 6 come out right end to end through `Authorizer::decide`.
+//! unreachable store is an error (never a decision), and that the API-key decisions of README "API
+//! keys" come out right end to end through `Authorizer::decide`.
 //!
 //! The tests themselves live in `gatehouse_testkit::conformance`, so the embedded engine of the cli
 //! runs the very same suite. Each test gets its own fresh table, so they run in parallel; without

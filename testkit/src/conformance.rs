@@ -21,7 +21,7 @@
 //!   conflict): the same functions also run against the in-memory store (this crate's own tests), which
 //!   proves the two implementations agree;
 //! - DynamoDB specifics: raw items, the `gsi1` index, pagination, pruning, corrupt items, the API-key
-//!   decisions of contract section 6 end to end through `Authorizer::decide`;
+//!   decisions of README "API keys" end to end through `Authorizer::decide`;
 //! - an unreachable endpoint (no server needed): every call is an error, never a decision.
 
 use std::collections::HashMap;

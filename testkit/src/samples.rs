@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayProxyRequest, ApiGatewayProxyResponse,
-};
+use std::collections::BTreeMap;
+
 use gatehouse::apikey::{self, Pepper};
 use gatehouse::clock::FixedClock;
 use gatehouse::principal::{Memberships, Role, Scopes};
@@ -17,6 +16,7 @@ use gatehouse::store::{
     ApiKeyRecord, Company, CreateKeyError, Document, KeyStore, Location, Organization, Package,
     ResourceStore, StoreError, Template, UserRecord,
 };
+use serde_json::{Map, Value, json};
 
 /// The user the sample session token and API key belong to.
 pub const DEV_ADMIN: &str = "user_dev_admin";
@@ -30,10 +30,145 @@ pub fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
-/// A sample authorizer event by file name.
-pub fn load_event(name: &str) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
+/// A sample event by file name, as JSON.
+pub fn load_event(name: &str) -> Value {
     let text = std::fs::read_to_string(events_dir().join(name)).unwrap();
     serde_json::from_str(&text).unwrap()
+}
+
+/// The HTTP API payload 2.0 twin of a REST API sample event (a route event, or a REQUEST authorizer
+/// event): the same method, path, headers (lower case), query, path parameters and body, the
+/// authorizer context under `requestContext.authorizer.lambda`, and for an authorizer event a
+/// `routeArn` on the `$default` stage and the `Authorization` header as `identitySource`.
+pub fn http_api_event(rest: &Value) -> Value {
+    let method = rest["httpMethod"].as_str().unwrap_or("GET");
+    let path = rest["path"].as_str().unwrap_or("/");
+    let resource = rest["resource"].as_str().unwrap_or(path);
+    let route_key = format!("{method} {resource}");
+    let mut headers = Map::new();
+    if let Some(map) = rest["headers"].as_object() {
+        for (name, value) in map {
+            headers.insert(name.to_ascii_lowercase(), value.clone());
+        }
+    }
+    let query: Vec<String> = rest["queryStringParameters"]
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut context = json!({
+        "accountId": "123456789012",
+        "apiId": "abcdef1234",
+        "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "abcdef1234",
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "198.51.100.7",
+            "userAgent": "curl/8.5.0"
+        },
+        "requestId": "JKJaXmPLvHcESHA=",
+        "routeKey": route_key,
+        "stage": "$default",
+        "time": "03/Dec/2026:10:00:00 +0000",
+        "timeEpoch": 1_796_292_000_000_i64
+    });
+    if let Some(fields) = rest["requestContext"]["authorizer"].as_object() {
+        let lambda: Map<String, Value> = fields
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "principalId" | "integrationLatency"))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        context["authorizer"] = json!({ "lambda": lambda });
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query.join("&"),
+        "headers": headers,
+        "requestContext": context,
+        "isBase64Encoded": false
+    });
+    for field in ["queryStringParameters", "pathParameters", "body"] {
+        if !rest[field].is_null() {
+            event[field] = rest[field].clone();
+        }
+    }
+    if rest["type"] == "REQUEST" {
+        event["type"] = json!("REQUEST");
+        let arn = rest["methodArn"].as_str().unwrap_or_default();
+        event["routeArn"] = json!(arn.replacen("/prod/", "/$default/", 1));
+        if let Some(value) = headers.get("authorization") {
+            event["identitySource"] = json!([value]);
+        }
+        if let Some(Value::Object(context)) = event.get_mut("requestContext") {
+            context.remove("authorizer");
+        }
+    }
+    event
+}
+
+/// What a route answered, whichever payload format it answered in.
+#[derive(Debug, Clone)]
+pub struct RouteAnswer {
+    /// `statusCode`.
+    pub status: u16,
+    /// Headers, lower-case names (`headers` and `multiValueHeaders` merged, last value wins).
+    pub headers: BTreeMap<String, String>,
+    /// The body as JSON (`null` when empty).
+    pub body: Value,
+}
+
+/// Invokes `route` with `event` exactly as its Lambda binary does ([`gatehouse::routes::invoke`])
+/// and reads the answer.
+pub async fn invoke_route<S: ResourceStore>(
+    route: gatehouse::routes::Route,
+    service: &ResourceService<S>,
+    event: &Value,
+) -> RouteAnswer {
+    let bytes = serde_json::to_vec(event).unwrap();
+    let answer =
+        gatehouse::routes::invoke(route, service, &bytes, lambda_runtime::Context::default())
+            .await
+            .unwrap_or_else(|error| panic!("{}: {}", error.error_type, error.error_message));
+    read_answer(&answer)
+}
+
+/// Reads a route's JSON answer ([`RouteAnswer`]).
+pub fn read_answer(answer: &Value) -> RouteAnswer {
+    let mut headers = BTreeMap::new();
+    if let Some(map) = answer["multiValueHeaders"].as_object() {
+        for (name, values) in map {
+            if let Some(last) = values.as_array().and_then(|values| values.last()) {
+                headers.insert(
+                    name.to_ascii_lowercase(),
+                    last.as_str().unwrap_or_default().to_owned(),
+                );
+            }
+        }
+    }
+    if let Some(map) = answer["headers"].as_object() {
+        for (name, value) in map {
+            headers.insert(
+                name.to_ascii_lowercase(),
+                value.as_str().unwrap_or_default().to_owned(),
+            );
+        }
+    }
+    let body = match answer["body"].as_str() {
+        Some("") | None => Value::Null,
+        Some(text) => serde_json::from_str(text).unwrap_or_else(|_| Value::from(text)),
+    };
+    RouteAnswer {
+        status: u16::try_from(answer["statusCode"].as_u64().unwrap()).unwrap(),
+        headers,
+        body,
+    }
 }
 
 /// The `AuthorizerFunction` variables of `events/env.json`.
@@ -51,7 +186,13 @@ pub fn env_vars() -> HashMap<String, String> {
 /// The plaintext API key in `events/authorizer-api-key.json`.
 pub fn sample_api_key() -> String {
     let event = load_event("authorizer-api-key.json");
-    let header = event.headers["authorization"].to_str().unwrap();
+    let header = event["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, value)| value.as_str())
+        .unwrap();
     header.strip_prefix("Bearer ").unwrap().to_owned()
 }
 
@@ -97,17 +238,6 @@ pub async fn seed<S: KeyStore>(store: &S, pepper: &Pepper) -> Result<(), StoreEr
     }
 }
 
-/// A sample proxy (route) event by file name, as the Lambda runtime hands it to a handler.
-pub fn proxy_lambda_event(name: &str) -> lambda_runtime::LambdaEvent<ApiGatewayProxyRequest> {
-    lambda_runtime::LambdaEvent::new(load_proxy_event(name), lambda_runtime::Context::default())
-}
-
-/// A sample proxy (route) event by file name.
-pub fn load_proxy_event(name: &str) -> ApiGatewayProxyRequest {
-    let text = std::fs::read_to_string(events_dir().join(name)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 /// An authorizer on `store` as the tests build it: the default prefix, `pepper`, the dev-only key as a
 /// PEM source for [`DEV_ISSUER`] (no network), 5 s of skew, `clock`.
 pub fn dev_authorizer<S: gatehouse::store::AuthStore + 'static>(
@@ -142,27 +272,21 @@ pub fn pepper() -> Pepper {
     Pepper::new(env_vars()["API_KEY_PEPPER"].as_bytes()).unwrap()
 }
 
-/// A key service on a fresh in-memory store holding the dev admin and the sample key, with the
-/// clock at `now`.
-pub async fn memory_key_service(now: i64) -> KeyService<MemoryStore> {
+/// A route service (with the pepper, so it can create keys) on a fresh in-memory store holding the
+/// dev admin and the sample key, with the clock at `now`.
+pub async fn memory_key_service(now: i64) -> ResourceService<MemoryStore> {
     let store = MemoryStore::new();
     seed(&store, &pepper()).await.unwrap();
-    KeyService::from_parts(
-        store,
-        apikey::ApiKeyPrefix::default_prefix(),
-        Some(pepper()),
-        std::sync::Arc::new(FixedClock::at(now)),
+    let clock = std::sync::Arc::new(FixedClock::at(now));
+    ResourceService::new(
+        KeyService::from_parts(
+            store,
+            apikey::ApiKeyPrefix::default_prefix(),
+            Some(pepper()),
+            clock.clone(),
+        ),
+        clock,
     )
-}
-
-/// Runs a proxy event through a route handler and returns (status, JSON body).
-pub fn status_and_json(response: &ApiGatewayProxyResponse) -> (i64, serde_json::Value) {
-    let body = match &response.body {
-        Some(aws_lambda_events::encodings::Body::Text(text)) => serde_json::from_str(text).unwrap(),
-        None => serde_json::Value::Null,
-        Some(other) => panic!("unexpected body {other:?}"),
-    };
-    (response.status_code, body)
 }
 
 /// Seeds the sample keys ([`seed`]) and a tiny world the resource events refer to: organization
@@ -239,12 +363,17 @@ pub async fn seed_world<S: ResourceStore>(store: &S, pepper: &Pepper) -> Result<
 pub async fn memory_resource_service(now: i64) -> ResourceService<MemoryStore> {
     let store = MemoryStore::new();
     seed_world(&store, &pepper()).await.unwrap();
+    resource_service_on(store, now)
+}
+
+/// A route service on `store` (with the pepper, so every route can run), the clock at `now`.
+pub fn resource_service_on(store: MemoryStore, now: i64) -> ResourceService<MemoryStore> {
     let clock = std::sync::Arc::new(FixedClock::at(now));
     ResourceService::new(
         KeyService::from_parts(
             store,
             apikey::ApiKeyPrefix::default_prefix(),
-            None,
+            Some(pepper()),
             clock.clone(),
         ),
         clock,

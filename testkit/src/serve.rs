@@ -61,9 +61,31 @@ pub enum StoreKind {
     },
 }
 
+/// The API type `serve` emulates (`--api`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Api {
+    /// `--api rest` (the default).
+    #[default]
+    Rest,
+    /// `--api http`.
+    Http,
+}
+
+impl Api {
+    /// The flag's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Rest => "rest",
+            Api::Http => "http",
+        }
+    }
+}
+
 /// Flags for `gatehouse serve`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServeOptions {
+    /// `--api`.
+    pub api: Api,
     /// `--authorizer-ttl SECS`; `None` keeps the template's `ReauthorizeEvery`.
     pub ttl: Option<u64>,
     /// `--demo`.
@@ -77,6 +99,7 @@ pub struct Serve {
     sandbox: PathBuf,
     home: PathBuf,
     kind: StoreKind,
+    api: Api,
     table: Option<String>,
     base_url: String,
     child: Child,
@@ -126,6 +149,8 @@ impl Serve {
         if options.demo {
             args.push("--demo".into());
         }
+        args.push("--api".into());
+        args.push(options.api.name().into());
         let mut child = setup
             .command(&args)
             .stdin(Stdio::null())
@@ -181,12 +206,18 @@ impl Serve {
             sandbox,
             home,
             kind: store,
+            api: options.api,
             table,
             base_url,
             child,
             logs,
             client,
         }
+    }
+
+    /// The API type it emulates.
+    pub fn api(&self) -> Api {
+        self.api
     }
 
     /// The process id of `serve`.
@@ -374,9 +405,15 @@ impl Setup {
 
 /// The workspace's `template.yaml`.
 fn template_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("template.yaml")
+    // GATEHOUSE_TEST_TEMPLATE: a variant of the template, for trying a template change on the suite.
+    std::env::var_os("GATEHOUSE_TEST_TEMPLATE").map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("template.yaml")
+        },
+        PathBuf::from,
+    )
 }
 
 /// Reads `stream` line by line on a thread: the first line goes to `first_line` when given (and is

@@ -214,20 +214,22 @@ fn check_id(path: &str, id: &str) -> Result<(), Failure> {
     }
 }
 
-/// Checks a name or title: 1 to [`MAX_NAME_CHARS`] characters, not blank, no control characters.
+/// Checks a name or title with the API's one rule ([`gatehouse::text`]), up to [`MAX_NAME_CHARS`].
 fn check_name(path: &str, name: &str) -> Result<(), Failure> {
-    let count = name.chars().count();
-    if count == 0 || count > MAX_NAME_CHARS || name.trim().is_empty() {
-        return Err(at(
+    use gatehouse::text::{TextProblem, check_display_text};
+    match check_display_text(name, MAX_NAME_CHARS) {
+        Ok(()) => Ok(()),
+        Err(TextProblem::Length | TextProblem::Blank) => Err(at(
             path,
             name,
             &format!("use 1 to {MAX_NAME_CHARS} characters, not all blank"),
-        ));
+        )),
+        Err(TextProblem::Unprintable) => Err(at(
+            path,
+            name,
+            "control and invisible formatting characters are not allowed",
+        )),
     }
-    if name.chars().any(char::is_control) {
-        return Err(at(path, name, "control characters are not allowed"));
-    }
-    Ok(())
 }
 
 /// Refuses an id seen before in the same list (`seen` maps ids to the path that first had them).

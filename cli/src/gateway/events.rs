@@ -1,5 +1,6 @@
-//! The JSON API Gateway (REST API, v1 payload) exchanges with Lambda: the REQUEST authorizer event, the
-//! Lambda proxy event, and the parsing of a proxy response. Built by hand (not from the typed
+//! The JSON API Gateway exchanges with Lambda: for a REST API (payload 1.0) the REQUEST authorizer
+//! event, the Lambda proxy event and the parsing of a proxy response; for an HTTP API (payload 2.0)
+//! the Lambda authorizer event, the route event and the parsing of a route's response. Built by hand (not from the typed
 //! `aws_lambda_events` structs) so the emulator emits what API Gateway emits — including `null`s and
 //! casing the typed structs normalize away — and the functions' own deserialization is exercised.
 //!
@@ -45,6 +46,8 @@ pub struct IncomingRequest {
     pub path: String,
     /// Query string pairs, percent-decoded, in order.
     pub query: Vec<(String, String)>,
+    /// The query string as sent (HTTP API's `rawQueryString`).
+    pub raw_query: String,
     /// Headers, lower-case names, in order (repeats kept).
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
@@ -79,6 +82,7 @@ impl IncomingRequest {
             method: parts.method.as_str().to_ascii_uppercase(),
             path: parts.uri.path().to_owned(),
             query,
+            raw_query: parts.uri.query().unwrap_or_default().to_owned(),
             headers,
             body,
             source_ip,
@@ -246,17 +250,255 @@ impl IncomingRequest {
             context.insert("authorizer".into(), Value::Object(authorizer));
         }
         event.insert("requestContext".into(), Value::Object(context));
-        let (body, encoded) = if self.body.is_empty() {
-            (Value::Null, false)
-        } else {
-            match std::str::from_utf8(&self.body) {
-                Ok(text) => (Value::from(text), false),
-                Err(_) => (Value::from(BASE64.encode(&self.body)), true),
-            }
-        };
+        let (body, encoded) = self.body_field();
         event.insert("body".into(), body);
         event.insert("isBase64Encoded".into(), Value::Bool(encoded));
         Value::Object(event)
+    }
+}
+
+/// What an HTTP API route is called in its events: `routeKey` (`GET /v1/me/keys/{id}`).
+pub fn route_key(method: &str, resource: &str) -> String {
+    format!("{method} {resource}")
+}
+
+impl IncomingRequest {
+    /// Pairs with repeated names joined by commas, as HTTP API payload 2.0 carries headers and query
+    /// parameters; `null` when there are none.
+    fn comma_joined(pairs: impl Iterator<Item = (String, String)>) -> Value {
+        let mut joined: Map<String, Value> = Map::new();
+        for (name, value) in pairs {
+            match joined.get_mut(&name) {
+                Some(Value::String(existing)) => {
+                    existing.push(',');
+                    existing.push_str(&value);
+                }
+                _ => {
+                    joined.insert(name, Value::from(value));
+                }
+            }
+        }
+        if joined.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(joined)
+        }
+    }
+
+    /// The fields an HTTP API payload 2.0 authorizer event and route event share. Header names are
+    /// lower case; `Cookie` headers become `cookies`.
+    fn v2_fields(
+        &self,
+        api: &ApiIdentity,
+        route_key: &str,
+        path_parameters: &BTreeMap<String, String>,
+    ) -> Map<String, Value> {
+        let cookies: Vec<Value> = self
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, value)| value.split(';'))
+            .map(str::trim)
+            .filter(|cookie| !cookie.is_empty())
+            .map(Value::from)
+            .collect();
+        let headers = Self::comma_joined(
+            self.headers
+                .iter()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("cookie"))
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.clone())),
+        );
+        let domain = self.domain_name();
+        let prefix = domain.split('.').next().unwrap_or(domain);
+        let context = json!({
+            "accountId": api.account_id,
+            "apiId": api.api_id,
+            "domainName": domain,
+            "domainPrefix": prefix,
+            "http": {
+                "method": self.method,
+                "path": self.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": self.source_ip,
+                "userAgent": self.header("user-agent").unwrap_or_default(),
+            },
+            "requestId": self.request_id,
+            "routeKey": route_key,
+            "stage": api.stage,
+            "time": self.request_time,
+            "timeEpoch": self.request_time_epoch,
+        });
+        let mut event = Map::new();
+        event.insert("version".into(), Value::from("2.0"));
+        event.insert("routeKey".into(), Value::from(route_key));
+        event.insert("rawPath".into(), Value::from(self.path.as_str()));
+        event.insert(
+            "rawQueryString".into(),
+            Value::from(self.raw_query.as_str()),
+        );
+        if !cookies.is_empty() {
+            event.insert("cookies".into(), Value::Array(cookies));
+        }
+        event.insert("headers".into(), headers);
+        let query = Self::comma_joined(self.query.iter().cloned());
+        if !query.is_null() {
+            event.insert("queryStringParameters".into(), query);
+        }
+        if !path_parameters.is_empty() {
+            event.insert(
+                "pathParameters".into(),
+                Value::Object(
+                    path_parameters
+                        .iter()
+                        .map(|(name, value)| (name.clone(), Value::from(value.as_str())))
+                        .collect(),
+                ),
+            );
+        }
+        event.insert("requestContext".into(), context);
+        event
+    }
+
+    /// The HTTP API Lambda authorizer event (payload format 2.0). `identitySource` holds the values of
+    /// the authorizer's identity sources, in order.
+    pub fn http_authorizer_event(
+        &self,
+        api: &ApiIdentity,
+        route_key: &str,
+        path_parameters: &BTreeMap<String, String>,
+        identity_source: &[&str],
+    ) -> Value {
+        let mut event = self.v2_fields(api, route_key, path_parameters);
+        event.insert("type".into(), Value::from("REQUEST"));
+        event.insert(
+            "routeArn".into(),
+            Value::from(api.method_arn(&self.method, &self.path)),
+        );
+        event.insert("identitySource".into(), json!(identity_source));
+        Value::Object(event)
+    }
+
+    /// The HTTP API route event (payload format 2.0); `authorizer` is the Lambda authorizer's context,
+    /// found at `requestContext.authorizer.lambda`.
+    pub fn http_route_event(
+        &self,
+        api: &ApiIdentity,
+        route_key: &str,
+        path_parameters: &BTreeMap<String, String>,
+        authorizer: Option<Map<String, Value>>,
+    ) -> Value {
+        let mut event = self.v2_fields(api, route_key, path_parameters);
+        if let (Some(authorizer), Some(Value::Object(context))) =
+            (authorizer, event.get_mut("requestContext"))
+        {
+            context.insert("authorizer".into(), json!({ "lambda": authorizer }));
+        }
+        let (body, encoded) = self.body_field();
+        if !body.is_null() {
+            event.insert("body".into(), body);
+        }
+        event.insert("isBase64Encoded".into(), Value::Bool(encoded));
+        Value::Object(event)
+    }
+
+    /// The body as events carry it: text, base64 for bytes that are not UTF-8, `null` when empty.
+    fn body_field(&self) -> (Value, bool) {
+        if self.body.is_empty() {
+            return (Value::Null, false);
+        }
+        match std::str::from_utf8(&self.body) {
+            Ok(text) => (Value::from(text), false),
+            Err(_) => (Value::from(BASE64.encode(&self.body)), true),
+        }
+    }
+}
+
+/// Parses what an HTTP API route returned (payload format 2.0), as API Gateway does: an object with a
+/// `statusCode` is a response (`headers`, `cookies`, `body`, `isBase64Encoded`); anything else valid
+/// JSON is a 200 `application/json` body.
+pub fn parse_http_response(value: &Value) -> Result<ProxyResponse, MalformedResponse> {
+    let object = match value {
+        Value::Object(object) if object.contains_key("statusCode") => object,
+        Value::String(text) => {
+            return Ok(ProxyResponse {
+                status: 200,
+                headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+                body: Bytes::from(text.clone()),
+            });
+        }
+        other => {
+            return Ok(ProxyResponse {
+                status: 200,
+                headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+                body: Bytes::from(other.to_string()),
+            });
+        }
+    };
+    let status = match object.get("statusCode") {
+        Some(Value::Number(number)) => number.as_u64(),
+        _ => None,
+    }
+    .and_then(|status| u16::try_from(status).ok())
+    .filter(|status| (100..=599).contains(status))
+    .ok_or_else(|| MalformedResponse("statusCode is not a status".to_owned()))?;
+    let mut headers = Vec::new();
+    match object.get("headers") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (name, value) in map {
+                if let Some(text) = header_text(value, "headers")? {
+                    headers.push((name.clone(), text));
+                }
+            }
+        }
+        Some(_) => return Err(MalformedResponse("headers is not an object".to_owned())),
+    }
+    match object.get("cookies") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(cookies)) => {
+            for cookie in cookies {
+                if let Some(text) = header_text(cookie, "cookies")? {
+                    headers.push(("set-cookie".to_owned(), text));
+                }
+            }
+        }
+        Some(_) => return Err(MalformedResponse("cookies is not a list".to_owned())),
+    }
+    for (name, value) in &headers {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || http::HeaderValue::from_str(value).is_err()
+        {
+            return Err(MalformedResponse(format!("invalid header {name:?}")));
+        }
+    }
+    headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-length"));
+    let body = decode_body(object)?;
+    Ok(ProxyResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// `body`, base64-decoded when `isBase64Encoded` is true.
+fn decode_body(object: &Map<String, Value>) -> Result<Bytes, MalformedResponse> {
+    let encoded = match object.get("isBase64Encoded") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => {
+            return Err(MalformedResponse(
+                "isBase64Encoded is not a boolean".to_owned(),
+            ));
+        }
+    };
+    match object.get("body") {
+        None | Some(Value::Null) => Ok(Bytes::new()),
+        Some(Value::String(text)) if encoded => BASE64
+            .decode(text)
+            .map(Bytes::from)
+            .map_err(|_| MalformedResponse("body is not valid base64".to_owned())),
+        Some(Value::String(text)) => Ok(Bytes::from(text.clone())),
+        Some(_) => Err(MalformedResponse("body is not a string".to_owned())),
     }
 }
 
@@ -407,24 +649,7 @@ pub fn parse_proxy_response(value: &Value) -> Result<ProxyResponse, MalformedRes
         })
         .collect();
 
-    let encoded = match object.get("isBase64Encoded") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(flag)) => *flag,
-        Some(_) => {
-            return Err(MalformedResponse(
-                "isBase64Encoded is not a boolean".to_owned(),
-            ));
-        }
-    };
-    let body = match object.get("body") {
-        None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(text)) if encoded => BASE64
-            .decode(text)
-            .map(Bytes::from)
-            .map_err(|_| MalformedResponse("body is not valid base64".to_owned()))?,
-        Some(Value::String(text)) => Bytes::from(text.clone()),
-        Some(_) => return Err(MalformedResponse("body is not a string".to_owned())),
-    };
+    let body = decode_body(object)?;
     Ok(ProxyResponse {
         status,
         headers,

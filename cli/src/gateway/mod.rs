@@ -1,6 +1,7 @@
-//! The API Gateway REST emulator behind `gatehouse serve`: routes, the Lambda REQUEST authorizer with
-//! API Gateway's result cache and policy evaluation, gateway responses and the Lambda proxy
-//! integration, all read from `template.yaml` and run against in-process functions. Its point is
+//! The API Gateway emulator behind `gatehouse serve`, for a REST API or an HTTP API ([`ApiType`]):
+//! routes, the Lambda REQUEST authorizer with API Gateway's result cache (and, for a REST API, policy
+//! evaluation and gateway responses), and the Lambda proxy integration (payload 1.0 for REST, 2.0 for
+//! HTTP), all read from `template.yaml` and run against in-process functions. Its point is
 //! fidelity: a request that works (or fails) locally works (or fails) the same way deployed, so the
 //! emulator reproduces API Gateway's observable behaviour rather than shortcuts (a cached Deny, a
 //! policy that names the wrong resource, a malformed proxy response all behave as they would in AWS).
@@ -39,9 +40,35 @@ use routes::{RouteError, RouteTable};
 /// API Gateway's integration timeout: a function still running after it gets a 504.
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
+/// The API type the gateway emulates: which of the template's APIs it serves and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ApiType {
+    /// The `AWS::Serverless::Api` (REST API, payload 1.0, IAM policies, gateway responses).
+    #[default]
+    Rest,
+    /// The `AWS::Serverless::HttpApi` (HTTP API, payload 2.0, simple responses, API Gateway's own
+    /// `{"message":...}` answers).
+    Http,
+}
+
+impl ApiType {
+    /// `rest` or `http`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiType::Rest => "rest",
+            ApiType::Http => "http",
+        }
+    }
+}
+
+/// The stage every HTTP API route is served on.
+pub const HTTP_API_STAGE: &str = "$default";
+
 /// How the emulated API identifies itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayOptions {
+    /// The API type to emulate.
+    pub api: ApiType,
     /// Authorizer result TTL overriding every authorizer's `ReauthorizeEvery` (zero disables caching).
     pub authorizer_ttl: Option<Duration>,
     /// Stage name; `None` uses the template's `StageName`.
@@ -57,6 +84,7 @@ pub struct GatewayOptions {
 impl Default for GatewayOptions {
     fn default() -> Self {
         Self {
+            api: ApiType::Rest,
             authorizer_ttl: None,
             stage: None,
             region: "us-east-1".to_owned(),
@@ -70,7 +98,8 @@ impl Default for GatewayOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingFunction {
     pub logical_id: String,
-    pub code_uri: String,
+    /// What implements it ([`crate::template::Function::implementation`]).
+    pub implementation: String,
 }
 
 /// Why a [`Gateway`] cannot be built.
@@ -88,12 +117,15 @@ pub enum GatewayError {
     /// A route names an authorizer the template does not define.
     #[error("route {route} uses authorizer {authorizer}, which the template does not define")]
     UnknownAuthorizer { route: String, authorizer: String },
+    /// `--api http` on a template without an `AWS::Serverless::HttpApi`.
+    #[error("the template has no AWS::Serverless::HttpApi to serve")]
+    NoHttpApi,
 }
 
 fn describe_missing(missing: &[MissingFunction]) -> String {
     missing
         .iter()
-        .map(|m| format!("{} (CodeUri {})", m.logical_id, m.code_uri))
+        .map(|m| format!("{} ({})", m.logical_id, m.implementation))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -149,8 +181,50 @@ impl AuthorizerResult {
     }
 }
 
+/// What an HTTP API Lambda authorizer answered (a simple response).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleResult {
+    /// `isAuthorized`.
+    pub authorized: bool,
+    /// `context`, as the route finds it in `requestContext.authorizer.lambda`.
+    pub context: Map<String, Value>,
+}
+
+impl SimpleResult {
+    /// Parses a simple response as an HTTP API does; an error is a 500.
+    pub fn from_response(response: &Value) -> Result<Self, String> {
+        let Value::Object(response) = response else {
+            return Err("response is not a JSON object".to_owned());
+        };
+        let authorized = match response.get("isAuthorized") {
+            Some(Value::Bool(flag)) => *flag,
+            _ => return Err("isAuthorized missing or not a boolean".to_owned()),
+        };
+        let context = match response.get("context") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map.clone(),
+            Some(_) => return Err("context is not an object".to_owned()),
+        };
+        Ok(Self {
+            authorized,
+            context,
+        })
+    }
+}
+
+/// An authorizer's answer as the cache keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedAnswer {
+    /// A REST API authorizer's policy.
+    Policy(AuthorizerResult),
+    /// An HTTP API authorizer's simple response.
+    Simple(SimpleResult),
+}
+
 struct Target {
     label: String,
+    /// The template's method (`ANY` included): the method part of an HTTP API `routeKey`.
+    method: String,
     function: Arc<dyn LambdaFunction>,
     timeout: Duration,
     authorizer: Option<String>,
@@ -161,11 +235,12 @@ struct AuthorizerRuntime {
     function: Arc<dyn LambdaFunction>,
     timeout: Duration,
     identity_sources: Vec<IdentitySource>,
-    cache: AuthorizerCache<AuthorizerResult>,
+    cache: AuthorizerCache<CachedAnswer>,
 }
 
-/// The emulated REST API.
+/// The emulated API.
 pub struct Gateway {
+    kind: ApiType,
     api: ApiIdentity,
     routes: RouteTable<Target>,
     authorizers: HashMap<String, AuthorizerRuntime>,
@@ -180,12 +255,6 @@ impl std::fmt::Debug for Gateway {
             .field("authorizers", &self.authorizers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
-}
-
-fn normalize_code_uri(uri: &str) -> String {
-    let trimmed = uri.trim();
-    let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
-    trimmed.trim_end_matches('/').to_owned()
 }
 
 /// Whether a request body was read whole.
@@ -204,27 +273,39 @@ struct Trace {
 }
 
 impl Gateway {
-    /// Builds the gateway for `template`. `functions` maps a `CodeUri` (e.g. `functions/me`) to its
-    /// implementation; every function the template declares must be there.
+    /// Builds the gateway for `template`'s API of type `options.api`. `functions` maps an
+    /// implementation name (a function's `BuildProperties.Binary`, e.g. `me`) to its implementation;
+    /// every function the template declares must be there.
     pub fn new(
         template: Template,
         functions: HashMap<String, Arc<dyn LambdaFunction>>,
         options: GatewayOptions,
     ) -> Result<Self, GatewayError> {
         let template = &template;
-        let functions: HashMap<String, Arc<dyn LambdaFunction>> = functions
-            .into_iter()
-            .map(|(uri, function)| (normalize_code_uri(&uri), function))
-            .collect();
+        let (template_authorizers, routes, stage) = match options.api {
+            ApiType::Rest => (
+                &template.api.authorizers,
+                template.routes().collect::<Vec<_>>(),
+                template.api.stage_name.clone(),
+            ),
+            ApiType::Http => {
+                let http = template.http_api.as_ref().ok_or(GatewayError::NoHttpApi)?;
+                (
+                    &http.authorizers,
+                    template.http_routes().collect::<Vec<_>>(),
+                    HTTP_API_STAGE.to_owned(),
+                )
+            }
+        };
         let mut missing = Vec::new();
         let mut implementation = |logical_id: &str| -> Option<(Arc<dyn LambdaFunction>, Duration)> {
             let function = template.function(logical_id)?;
-            match functions.get(&function.code_uri) {
+            match functions.get(function.implementation()) {
                 Some(found) => Some((Arc::clone(found), function.timeout)),
                 None => {
                     let entry = MissingFunction {
                         logical_id: function.logical_id.clone(),
-                        code_uri: function.code_uri.clone(),
+                        implementation: function.implementation().to_owned(),
                     };
                     if !missing.contains(&entry) {
                         missing.push(entry);
@@ -235,7 +316,7 @@ impl Gateway {
         };
 
         let mut authorizers = HashMap::new();
-        for (name, authorizer) in &template.api.authorizers {
+        for (name, authorizer) in template_authorizers {
             // API Gateway caches only by identity source: an authorizer without one is never cached,
             // whatever the TTL (otherwise every caller would share the first caller's answer).
             let ttl = if authorizer.identity_sources.is_empty() {
@@ -259,10 +340,10 @@ impl Gateway {
             }
         }
         let mut targets = Vec::new();
-        for (function, route) in template.routes() {
+        for (function, route) in routes {
             let label = format!("{}.{}", function.logical_id, route.event);
             if let Some(authorizer) = &route.authorizer
-                && !template.api.authorizers.contains_key(authorizer)
+                && !template_authorizers.contains_key(authorizer)
             {
                 return Err(GatewayError::UnknownAuthorizer {
                     route: label,
@@ -276,6 +357,7 @@ impl Gateway {
                     label.clone(),
                     Target {
                         label,
+                        method: route.method.clone(),
                         function: implementation,
                         timeout,
                         authorizer: route.authorizer.clone(),
@@ -286,10 +368,10 @@ impl Gateway {
         // Every function the template declares must be known, not only those behind a route: a template
         // that deploys code `serve` cannot run is not the API `serve` would be emulating.
         for function in template.functions.values() {
-            if !functions.contains_key(&function.code_uri) {
+            if !functions.contains_key(function.implementation()) {
                 let entry = MissingFunction {
                     logical_id: function.logical_id.clone(),
-                    code_uri: function.code_uri.clone(),
+                    implementation: function.implementation().to_owned(),
                 };
                 if !missing.contains(&entry) {
                     missing.push(entry);
@@ -301,13 +383,12 @@ impl Gateway {
         }
         let routes = RouteTable::build_with(targets)?;
         Ok(Self {
+            kind: options.api,
             api: ApiIdentity {
                 region: options.region,
                 account_id: options.account_id,
                 api_id: options.api_id,
-                stage: options
-                    .stage
-                    .unwrap_or_else(|| template.api.stage_name.clone()),
+                stage: options.stage.unwrap_or(stage),
             },
             routes,
             authorizers,
@@ -321,6 +402,11 @@ impl Gateway {
     pub fn with_clock(mut self, clock: Arc<dyn MonotonicClock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The API type it emulates.
+    pub fn kind(&self) -> ApiType {
+        self.kind
     }
 
     /// The stage, region, account and API id the gateway reports.
@@ -358,16 +444,25 @@ impl Gateway {
         };
         let incoming = IncomingRequest::new(&parts, body, source_ip);
         let mut trace = Trace::default();
-        let mut response = match body_problem {
-            Some(kind) => {
+        let mut response = match (body_problem, self.kind) {
+            (Some(ResponseType::RequestTooLarge), ApiType::Http) => {
+                http_api_message(413, "Request Entity Too Large")
+            }
+            (Some(_), ApiType::Http) => http_api_message(400, "Bad Request"),
+            (Some(kind), ApiType::Rest) => {
                 self.gateway_response(kind, None, kind.default_message(), &incoming, None, None)
             }
-            None => self.process(&incoming, &mut trace).await,
+            (None, ApiType::Rest) => self.process(&incoming, &mut trace).await,
+            (None, ApiType::Http) => self.process_http(&incoming, &mut trace).await,
+        };
+        let request_id_header = match self.kind {
+            ApiType::Rest => "x-amzn-requestid",
+            ApiType::Http => "apigw-requestid",
         };
         if let Ok(value) = HeaderValue::from_str(&incoming.request_id) {
             response
                 .headers_mut()
-                .insert(HeaderName::from_static("x-amzn-requestid"), value);
+                .insert(HeaderName::from_static(request_id_header), value);
         }
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         // Never the query string, headers, body or token: the path and the decision only.
@@ -399,11 +494,11 @@ impl Gateway {
                 let kind = ResponseType::AuthorizerConfigurationError;
                 return self.gateway_response(kind, None, None, incoming, route, None);
             };
-            let (result, latency_ms) = match self
+            let (answer, latency_ms) = match self
                 .authorize(
                     runtime,
                     incoming,
-                    matched.resource,
+                    (&target.method, matched.resource),
                     &matched.path_parameters,
                     trace,
                 )
@@ -420,6 +515,10 @@ impl Gateway {
                         None,
                     );
                 }
+            };
+            let CachedAnswer::Policy(result) = answer.as_ref() else {
+                let kind = ResponseType::AuthorizerConfigurationError;
+                return self.gateway_response(kind, None, None, incoming, route, None);
             };
             trace.user = Some(result.principal_id.clone());
             trace.auth_type = result.context.get("authType").cloned();
@@ -438,7 +537,7 @@ impl Gateway {
                     Some(message),
                     incoming,
                     route,
-                    Some(&result),
+                    Some(result),
                 );
             }
             let mut fields: Map<String, Value> = result
@@ -516,10 +615,10 @@ impl Gateway {
         &self,
         runtime: &AuthorizerRuntime,
         incoming: &IncomingRequest,
-        resource: &str,
+        (route_method, resource): (&str, &str),
         path_parameters: &BTreeMap<String, String>,
         trace: &mut Trace,
-    ) -> Result<(Arc<AuthorizerResult>, u64), ResponseType> {
+    ) -> Result<(Arc<CachedAnswer>, u64), ResponseType> {
         let mut values = Vec::with_capacity(runtime.identity_sources.len());
         for source in &runtime.identity_sources {
             let value = match source {
@@ -538,7 +637,15 @@ impl Gateway {
             return Ok((cached, 0));
         }
         trace.cache = Some("miss");
-        let event = incoming.authorizer_event(&self.api, resource, path_parameters);
+        let event = match self.kind {
+            ApiType::Rest => incoming.authorizer_event(&self.api, resource, path_parameters),
+            ApiType::Http => incoming.http_authorizer_event(
+                &self.api,
+                &events::route_key(route_method, resource),
+                path_parameters,
+                &values,
+            ),
+        };
         let started = Instant::now();
         let outcome =
             match tokio::time::timeout(runtime.timeout, runtime.function.invoke(event)).await {
@@ -563,7 +670,11 @@ impl Gateway {
                 return Err(ResponseType::AuthorizerFailure);
             }
         };
-        let result = match AuthorizerResult::from_response(&response) {
+        let parsed = match self.kind {
+            ApiType::Rest => AuthorizerResult::from_response(&response).map(CachedAnswer::Policy),
+            ApiType::Http => SimpleResult::from_response(&response).map(CachedAnswer::Simple),
+        };
+        let result = match parsed {
             Ok(result) => Arc::new(result),
             Err(reason) => {
                 tracing::warn!(target: "gatehouse::gateway", authorizer = %runtime.name, %reason, "invalid authorizer response");
@@ -613,6 +724,99 @@ impl Gateway {
         self.responses.render_with_status(kind, status, &context)
     }
 }
+
+/// API Gateway's own answer on an HTTP API (which has no gateway responses): `{"message":...}`.
+fn http_api_message(status: u16, message: &str) -> Response<Bytes> {
+    let body = serde_json::json!({ "message": message }).to_string();
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+impl Gateway {
+    /// One request on an HTTP API: route, Lambda authorizer (simple response), payload 2.0 route.
+    async fn process_http(&self, incoming: &IncomingRequest, trace: &mut Trace) -> Response<Bytes> {
+        let Some(matched) = self.routes.lookup(&incoming.method, &incoming.path) else {
+            return http_api_message(404, "Not Found");
+        };
+        let target = matched.target;
+        let route_key = events::route_key(&target.method, matched.resource);
+        let mut lambda_context = None;
+        if let Some(name) = &target.authorizer {
+            let Some(runtime) = self.authorizers.get(name) else {
+                return http_api_message(500, "Internal Server Error");
+            };
+            let answer = match self
+                .authorize(
+                    runtime,
+                    incoming,
+                    (&target.method, matched.resource),
+                    &matched.path_parameters,
+                    trace,
+                )
+                .await
+            {
+                Ok((answer, _latency_ms)) => answer,
+                Err(ResponseType::Unauthorized) => return http_api_message(401, "Unauthorized"),
+                Err(_) => return http_api_message(500, "Internal Server Error"),
+            };
+            let CachedAnswer::Simple(result) = answer.as_ref() else {
+                return http_api_message(500, "Internal Server Error");
+            };
+            trace.auth_type = result
+                .context
+                .get("authType")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            trace.user = result
+                .context
+                .get("userId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if !result.authorized {
+                return http_api_message(403, "Forbidden");
+            }
+            lambda_context = Some(result.context.clone());
+        }
+        let event = incoming.http_route_event(
+            &self.api,
+            &route_key,
+            &matched.path_parameters,
+            lambda_context,
+        );
+        let limit = target.timeout.min(HTTP_API_INTEGRATION_TIMEOUT);
+        let outcome = match tokio::time::timeout(limit, target.function.invoke(event)).await {
+            Ok(outcome) => outcome,
+            Err(_) if target.timeout > HTTP_API_INTEGRATION_TIMEOUT => {
+                tracing::warn!(target: "gatehouse::gateway", route = %target.label, "integration timed out");
+                return http_api_message(503, "Service Unavailable");
+            }
+            Err(_) => Err(FunctionError::new("Sandbox.Timedout", "Task timed out")),
+        };
+        let parsed = match outcome {
+            Ok(value) => events::parse_http_response(&value),
+            Err(error) => {
+                tracing::warn!(target: "gatehouse::gateway", route = %target.label, error_type = %error.error_type, "function error");
+                return http_api_message(500, "Internal Server Error");
+            }
+        };
+        match parsed {
+            Ok(proxy) => proxy_response(proxy),
+            Err(MalformedResponse(reason)) => {
+                tracing::warn!(target: "gatehouse::gateway", route = %target.label, %reason, "malformed Lambda response");
+                http_api_message(500, "Internal Server Error")
+            }
+        }
+    }
+}
+
+/// An HTTP API's integration timeout (30 s): a function still running after it gets a 503.
+pub const HTTP_API_INTEGRATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn proxy_response(proxy: events::ProxyResponse) -> Response<Bytes> {
     let mut response = Response::new(proxy.body);

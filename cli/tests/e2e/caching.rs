@@ -1,4 +1,4 @@
-//! Authorizer caching (contract section 8, `--authorizer-ttl`): a revoked key keeps working while its
+//! Authorizer caching (README "The `gatehouse` command", `--authorizer-ttl`): a revoked key keeps working while its
 //! cached Allow lives and is refused after; with TTL 0 it is refused at once.
 
 use std::time::{Duration, Instant};

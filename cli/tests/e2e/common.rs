@@ -1,7 +1,7 @@
 //! Helpers shared by the scenarios: requests with a bearer token, the parsed reply, and assertions
-//! on contract section 3 error bodies.
+//! on README "Errors" error bodies.
 
-use gatehouse_testkit::serve::Serve;
+use gatehouse_testkit::serve::{Api, Serve};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
@@ -68,6 +68,76 @@ impl Reply {
     /// A response header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// An answer API Gateway gives itself, before or instead of any route: on a REST API a gateway
+/// response with the contract's body, on an HTTP API (no gateway responses) API Gateway's own
+/// `{"message": ...}`.
+#[derive(Debug, Clone, Copy)]
+pub enum GatewayAnswer {
+    /// No `Authorization` header: the authorizer is not invoked.
+    MissingAuthorization,
+    /// No route for the method and path.
+    NotFound,
+    /// The authorizer failed.
+    AuthorizerUnavailable,
+}
+
+impl Reply {
+    /// Panics unless this is `answer` as the API type of `serve` gives it.
+    pub fn expect_gateway(&self, serve: &Serve, answer: GatewayAnswer) {
+        match (serve.api(), answer) {
+            (Api::Rest, GatewayAnswer::MissingAuthorization) => self.expect_error(
+                401,
+                "missing_authorization",
+                "missing or malformed Authorization header",
+            ),
+            (Api::Rest, GatewayAnswer::NotFound) => {
+                self.expect_error(404, "not_found", "not found")
+            }
+            (Api::Rest, GatewayAnswer::AuthorizerUnavailable) => self.expect_error(
+                500,
+                "authorizer_unavailable",
+                "authorization service unavailable",
+            ),
+            (Api::Http, answer) => {
+                let (status, message) = match answer {
+                    GatewayAnswer::MissingAuthorization => (401, "Unauthorized"),
+                    GatewayAnswer::NotFound => (404, "Not Found"),
+                    GatewayAnswer::AuthorizerUnavailable => (500, "Internal Server Error"),
+                };
+                self.expect_status(status);
+                assert_eq!(self.body, json!({"message": message}), "{}", self.request);
+                self.expect_json_content_type();
+                assert!(
+                    self.header("apigw-requestid").is_some(),
+                    "{:?}",
+                    self.headers
+                );
+            }
+        }
+    }
+
+    /// Panics unless this is the 401 a route answers itself (a credential that expired under a cached
+    /// Allow, or on an HTTP API any refusal): the contract's body and `WWW-Authenticate: Bearer`. A
+    /// REST API delivers an integration's `WWW-Authenticate` as `x-amzn-Remapped-WWW-Authenticate`
+    /// (API Gateway's rule for Lambda proxy responses, which `serve` reproduces); an HTTP API passes it
+    /// through.
+    pub fn expect_route_401(&self, serve: &Serve, code: &str, message: &str) {
+        self.expect_status(401);
+        assert_eq!(
+            self.body,
+            json!({"error": message, "code": code}),
+            "{}",
+            self.text
+        );
+        self.expect_json_content_type();
+        let header = match serve.api() {
+            Api::Rest => "x-amzn-remapped-www-authenticate",
+            Api::Http => "www-authenticate",
+        };
+        assert_eq!(self.header(header), Some("Bearer"), "{:?}", self.headers);
     }
 }
 

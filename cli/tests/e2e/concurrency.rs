@@ -1,5 +1,5 @@
 //! The active-key limit under concurrency: 50 parallel creates for one user end with exactly 25
-//! keys (contract section 6: 409 `key_limit_reached` beyond 25).
+//! keys (README "API keys": 409 `key_limit_reached` beyond 25).
 
 use gatehouse_testkit::serve::Serve;
 

@@ -1,4 +1,4 @@
-//! The key lifecycle through the routes (contract section 6): create (plaintext once), list
+//! The key lifecycle through the routes (README "API keys"): create (plaintext once), list
 //! (metadata only), use, revoke (idempotent, record kept), the revoked key refused; validation
 //! errors; another user's key id; scopes.
 

@@ -1,4 +1,4 @@
-//! A store outage (contract sections 3 and 4): the authorizer's dependency failure is a 500
+//! A store outage (README "Errors" and "Authorizer output"): the authorizer's dependency failure is a 500
 //! `authorizer_unavailable`, never an Allow and never a cached answer that outlives the outage; a
 //! route whose store fails answers 500 `internal_error` without detail. Only DynamoDB Local can lose
 //! its table under a running `serve`; on the embedded store the scenario is skipped.
@@ -6,7 +6,7 @@
 use gatehouse_testkit::serve::{Serve, StoreKind};
 use serde_json::json;
 
-use crate::common::{create_key, expect_invalid_api_key, get, me, signed_in};
+use crate::common::{GatewayAnswer, create_key, expect_invalid_api_key, get, me, signed_in};
 
 /// Deletes the table under the running `serve`, then recreates it with `gatehouse init`.
 pub async fn store_outage_is_a_500(serve: &Serve) {
@@ -31,11 +31,9 @@ pub async fn store_outage_is_a_500(serve: &Serve) {
 
     // Uncached callers: the authorizer cannot read the store.
     for token in [unused.key.as_str(), unused_session.as_str()] {
-        get(serve, "/v1/me", token).await.expect_error(
-            500,
-            "authorizer_unavailable",
-            "authorization service unavailable",
-        );
+        get(serve, "/v1/me", token)
+            .await
+            .expect_gateway(serve, GatewayAnswer::AuthorizerUnavailable);
     }
     // A cached session reaches the route, whose store read fails.
     get(serve, "/v1/me/keys", &session)

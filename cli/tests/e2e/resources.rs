@@ -575,7 +575,7 @@ pub async fn matrix(serve: &Serve) {
     ] {
         bearers.insert(caller, serve.mint(&user_of(caller)));
     }
-    // A session is scoped to its user's oldest active key (contract section 6): the read-write keys
+    // A session is scoped to its user's oldest active key (README "API keys"): the read-write keys
     // come first, so the admin's and mgr_org's sessions keep their write scope and the rows below
     // test the role, not the key.
     let _admin_rw = create_key(serve, &bearers["admin"], json!({"name": "admin rw"})).await;

@@ -1,11 +1,11 @@
-//! Routing as contract section 1 declares it: `/health` needs no token, anything the template does not
-//! declare (path or method) is a JSON 404.
+//! Routing as README "Routes" declares it: `/health` needs no token, anything the template does not
+//! declare (path or method) is a JSON 404 (on an HTTP API, API Gateway's own `{"message":"Not Found"}`).
 
 use gatehouse_testkit::serve::Serve;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{request, send, signed_in};
+use crate::common::{GatewayAnswer, request, send, signed_in};
 
 /// `/health` answers without a token (and ignores a bad one); unknown paths and methods are 404s.
 pub async fn health_and_unknown_routes(serve: &Serve) {
@@ -36,7 +36,7 @@ pub async fn health_and_unknown_routes(serve: &Serve) {
     ];
     for (method, path, token) in cases {
         let reply = send(request(serve, method, path, token)).await;
-        reply.expect_error(404, "not_found", "not found");
+        reply.expect_gateway(serve, GatewayAnswer::NotFound);
     }
 
     // The known route still works with the same token.

@@ -1,4 +1,4 @@
-//! Secrets stay secret (contract sections 3 and 6): after a full lifecycle, no plaintext key and no
+//! Secrets stay secret (README "Errors" and "API keys"): after a full lifecycle, no plaintext key and no
 //! JWT appears anywhere in the store (a full table scan on DynamoDB Local, every byte of the state
 //! folder for the embedded engine) nor in anything `serve` printed.
 

@@ -1,4 +1,4 @@
-//! `X-Use-Api-Key` (contract section 6): a session request is scoped to the named key when it is the
+//! `X-Use-Api-Key` (README "API keys"): a session request is scoped to the named key when it is the
 //! caller's and active, otherwise to the caller's oldest active key, silently; an API-key bearer
 //! ignores the header. Resolved per request, so the authorizer cache (default TTL here) never makes
 //! it stale.

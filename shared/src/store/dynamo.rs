@@ -57,6 +57,32 @@ pub mod resources;
 /// Name of the secondary index listing a user's items.
 pub const GSI1: &str = "gsi1";
 
+/// The table's key and its one index: all string attributes, the index projecting everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableDefinition {
+    /// The partition key.
+    pub partition_key: &'static str,
+    /// The sort key.
+    pub sort_key: &'static str,
+    /// The global secondary index.
+    pub index: &'static str,
+    /// The index's partition key.
+    pub index_partition_key: &'static str,
+    /// The index's sort key.
+    pub index_sort_key: &'static str,
+}
+
+/// The one definition of the table: `create_table_if_missing` (behind `gatehouse init`, the embedded
+/// engine and the tests) creates exactly this, and `template.yaml`'s `GatehouseTable` must declare the
+/// same (a test of the `gatehouse` command checks it).
+pub const TABLE: TableDefinition = TableDefinition {
+    partition_key: "pk",
+    sort_key: "sk",
+    index: GSI1,
+    index_partition_key: "gsi1pk",
+    index_sort_key: "gsi1sk",
+};
+
 /// Sort key of a key record.
 const APIKEY_SK: &str = "APIKEY";
 /// Sort key of a key-id pointer.
@@ -398,9 +424,9 @@ impl DynamoStore {
                 .map_err(|e| StoreError::Unavailable(e.to_string()))
         };
         let gsi = GlobalSecondaryIndex::builder()
-            .index_name(GSI1)
-            .key_schema(key("gsi1pk", KeyType::Hash)?)
-            .key_schema(key("gsi1sk", KeyType::Range)?)
+            .index_name(TABLE.index)
+            .key_schema(key(TABLE.index_partition_key, KeyType::Hash)?)
+            .key_schema(key(TABLE.index_sort_key, KeyType::Range)?)
             .projection(
                 Projection::builder()
                     .projection_type(ProjectionType::All)
@@ -413,12 +439,12 @@ impl DynamoStore {
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("pk")?)
-            .attribute_definitions(attr("sk")?)
-            .attribute_definitions(attr("gsi1pk")?)
-            .attribute_definitions(attr("gsi1sk")?)
-            .key_schema(key("pk", KeyType::Hash)?)
-            .key_schema(key("sk", KeyType::Range)?)
+            .attribute_definitions(attr(TABLE.partition_key)?)
+            .attribute_definitions(attr(TABLE.sort_key)?)
+            .attribute_definitions(attr(TABLE.index_partition_key)?)
+            .attribute_definitions(attr(TABLE.index_sort_key)?)
+            .key_schema(key(TABLE.partition_key, KeyType::Hash)?)
+            .key_schema(key(TABLE.sort_key, KeyType::Range)?)
             .global_secondary_indexes(gsi)
             .send()
             .await;

@@ -1,6 +1,6 @@
 //! Persistence behind two narrow traits. The authorizer needs two reads (an API key record by its hash,
 //! a user record by Clerk user id) and one throttled write (a key's last use): [`AuthStore`] is that and
-//! nothing more. Key management (contract section 6) adds [`KeyStore`]: creating keys under an atomic
+//! nothing more. Key management (README "API keys") adds [`KeyStore`]: creating keys under an atomic
 //! per-user limit, listing, revoking, and the user's active keys in one read. Both are implemented on
 //! DynamoDB ([`dynamo::DynamoStore`]) and in memory (`memory::MemoryStore`, feature `test-util`) with the
 //! same semantics, so the logic above them can be unit tested without I/O. The resource routes add
@@ -22,7 +22,7 @@ use std::future::Future;
 use crate::apikey::KeyHash;
 use crate::principal::{Memberships, Role, Scopes};
 
-/// How many usable keys a user may hold at once (contract section 6).
+/// How many usable keys a user may hold at once (README "API keys").
 pub const MAX_ACTIVE_KEYS: usize = 25;
 /// Minimum seconds between two lastUsedAt writes of one key.
 pub const LAST_USED_INTERVAL_SECS: i64 = 300;
