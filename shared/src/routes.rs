@@ -1,6 +1,7 @@
 //! The route table: every route function Gatehouse ships, by the name of its Lambda binary, and the
-//! handler it runs. The Lambda binaries (`functions/src/bin/<binary>.rs`) and `gatehouse serve` both
-//! dispatch through [`handle`], so a route behaves the same deployed and local. Methods and paths are
+//! handler it runs ([`Route::handler`]). The Lambda binaries (`functions/src/bin/<binary>.rs`, through
+//! [`lambda_main`]) and `gatehouse serve` (through [`handle`]) run the same handlers, so a route behaves
+//! the same deployed and local. Methods and paths are
 //! not here: `template.yaml` is their one source of truth (the README's "Put your own route behind
 //! Gatehouse" walks through adding one).
 //!
@@ -9,6 +10,8 @@
 //! either API type.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 
 use lambda_http::{Request, service_fn};
 
@@ -16,6 +19,7 @@ use crate::api::{self, ApiResponse};
 use crate::resources::{self, ResourceService};
 use crate::self_service;
 use crate::store::ResourceStore;
+use crate::store::dynamo::DynamoStore;
 
 /// A route function, named after its binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,6 +32,8 @@ pub enum Route {
     CreateKey,
     /// `GET /v1/me/keys`.
     ListKeys,
+    /// `GET /v1/me/keys/{id}`.
+    GetKey,
     /// `DELETE /v1/me/keys/{id}`.
     RevokeKey,
     /// `GET /v1/organizations`.
@@ -66,11 +72,12 @@ pub const AUTHORIZER_BINARY: &str = "authorizer";
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 14] = [
+    pub const ALL: [Route; 15] = [
         Route::Health,
         Route::Me,
         Route::CreateKey,
         Route::ListKeys,
+        Route::GetKey,
         Route::RevokeKey,
         Route::ListOrganizations,
         Route::GetOrganization,
@@ -91,6 +98,7 @@ impl Route {
             Route::Me => "me",
             Route::CreateKey => "create-key",
             Route::ListKeys => "list-keys",
+            Route::GetKey => "get-key",
             Route::RevokeKey => "revoke-key",
             Route::ListOrganizations => "list-organizations",
             Route::GetOrganization => "get-organization",
@@ -119,31 +127,100 @@ impl Route {
     }
 }
 
+/// A route's handler over a store `S`: the request in, every outcome (failures included) an HTTP
+/// response out. A plain function pointer, so that a Lambda binary that names one route at compile
+/// time (see [`Route::lambda`]) links that route's code and no other.
+pub type Handler<S> = for<'a> fn(&'a ResourceService<S>, &'a Request) -> ResponseFuture<'a>;
+
+/// What a [`Handler`] returns.
+pub type ResponseFuture<'a> = Pin<Box<dyn Future<Output = ApiResponse> + Send + 'a>>;
+
+impl Route {
+    /// The route's handler: the one place a route is bound to its code.
+    pub const fn handler<S: ResourceStore>(self) -> Handler<S> {
+        match self {
+            Route::Health => |_, _| Box::pin(std::future::ready(health())),
+            Route::Me => {
+                |service, request| Box::pin(self_service::routes::me(service.keys(), request))
+            }
+            Route::CreateKey => {
+                |service, request| Box::pin(self_service::routes::create(service.keys(), request))
+            }
+            Route::ListKeys => {
+                |service, request| Box::pin(self_service::routes::list(service.keys(), request))
+            }
+            Route::GetKey => {
+                |service, request| Box::pin(self_service::routes::get(service.keys(), request))
+            }
+            Route::RevokeKey => {
+                |service, request| Box::pin(self_service::routes::revoke(service.keys(), request))
+            }
+            Route::ListOrganizations => {
+                |service, request| Box::pin(resources::routes::list_organizations(service, request))
+            }
+            Route::GetOrganization => {
+                |service, request| Box::pin(resources::routes::get_organization(service, request))
+            }
+            Route::ListCompanies => {
+                |service, request| Box::pin(resources::routes::list_companies(service, request))
+            }
+            Route::ListLocations => {
+                |service, request| Box::pin(resources::routes::list_locations(service, request))
+            }
+            Route::ListTemplates => {
+                |service, request| Box::pin(resources::routes::list_templates(service, request))
+            }
+            Route::ListLocationPackages => |service, request| {
+                Box::pin(resources::routes::list_location_packages(service, request))
+            },
+            Route::SigningSession => {
+                |service, request| Box::pin(resources::routes::signing_session(service, request))
+            }
+            Route::GetPackage => {
+                |service, request| Box::pin(resources::routes::get_package(service, request))
+            }
+            Route::CreatePackage => {
+                |service, request| Box::pin(resources::routes::create_package(service, request))
+            }
+        }
+    }
+
+    /// What the route's Lambda binary runs, for [`lambda_main`]. Evaluate it in a `const` block
+    /// (`functions/src/bin/*.rs`), so the binary holds this route's handler and nothing else.
+    pub const fn lambda(self) -> LambdaRoute {
+        LambdaRoute {
+            route: self,
+            handler: match self.needs() {
+                Needs::Nothing => None,
+                Needs::Store | Needs::StoreAndPepper => Some(self.handler()),
+            },
+        }
+    }
+}
+
+/// One route as its Lambda binary runs it ([`Route::lambda`]): the route and, unless it needs
+/// nothing built, its handler over DynamoDB.
+#[derive(Clone, Copy)]
+pub struct LambdaRoute {
+    route: Route,
+    handler: Option<Handler<DynamoStore>>,
+}
+
+impl std::fmt::Debug for LambdaRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LambdaRoute")
+            .field("route", &self.route)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Runs `route` for `request`. Every outcome, failures included, is an HTTP response.
 pub async fn handle<S: ResourceStore>(
     route: Route,
     service: &ResourceService<S>,
     request: &Request,
 ) -> ApiResponse {
-    let keys = service.keys();
-    match route {
-        Route::Health => health(),
-        Route::Me => self_service::routes::me(keys, request).await,
-        Route::CreateKey => self_service::routes::create(keys, request).await,
-        Route::ListKeys => self_service::routes::list(keys, request).await,
-        Route::RevokeKey => self_service::routes::revoke(keys, request).await,
-        Route::ListOrganizations => resources::routes::list_organizations(service, request).await,
-        Route::GetOrganization => resources::routes::get_organization(service, request).await,
-        Route::ListCompanies => resources::routes::list_companies(service, request).await,
-        Route::ListLocations => resources::routes::list_locations(service, request).await,
-        Route::ListTemplates => resources::routes::list_templates(service, request).await,
-        Route::ListLocationPackages => {
-            resources::routes::list_location_packages(service, request).await
-        }
-        Route::SigningSession => resources::routes::signing_session(service, request).await,
-        Route::GetPackage => resources::routes::get_package(service, request).await,
-        Route::CreatePackage => resources::routes::create_package(service, request).await,
-    }
+    (route.handler::<S>())(service, request).await
 }
 
 /// Runs a route that needs nothing built ([`Needs::Nothing`]); any other route answers 500, as a
@@ -199,29 +276,45 @@ pub async fn invoke<S: ResourceStore>(
     })
 }
 
-/// A route's Lambda runtime loop over `lambda_http`: REST API and HTTP API events alike become one
-/// `http::Request`, and the response goes back in the format the event came in. Only what the route
-/// needs is built (`/health` builds nothing).
-pub async fn run_lambda(route: Route) -> Result<(), lambda_http::Error> {
+/// A route's Lambda binary: its `main` is this one call, with the route chosen at compile time
+/// (`lambda_main(const { Route::Me.lambda() })`). It runs the Lambda runtime loop over `lambda_http`
+/// on a single-threaded runtime: REST API and HTTP API events alike become one `http::Request`, and
+/// the response goes back in the format the event came in. Only what the route needs is built
+/// (`/health` builds nothing). Inlined into each binary's `main`, so the branch not taken, and its
+/// code, is not in the binary.
+#[inline(always)]
+pub fn lambda_main(function: LambdaRoute) -> Result<(), lambda_http::Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     crate::logging::init();
-    match route.needs() {
-        Needs::Nothing => {
-            lambda_http::run(service_fn(move |request: Request| async move {
-                Ok::<_, Infallible>(handle_without_store(route, &request))
-            }))
-            .await
-        }
-        needs @ (Needs::Store | Needs::StoreAndPepper) => {
-            let service = ResourceService::from_env(needs == Needs::StoreAndPepper)
-                .await
-                .inspect_err(|error| tracing::error!(error = %error, route = route.binary(), "cold start failed"))?;
-            let service = &service;
-            lambda_http::run(service_fn(move |request: Request| async move {
-                Ok::<_, Infallible>(handle(route, service, &request).await)
-            }))
-            .await
-        }
+    match function.handler {
+        None => runtime.block_on(run_without_store(function.route)),
+        Some(handler) => runtime.block_on(run_with_store(function.route, handler)),
     }
+}
+
+async fn run_without_store(route: Route) -> Result<(), lambda_http::Error> {
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(handle_without_store(route, &request))
+    }))
+    .await
+}
+
+async fn run_with_store(
+    route: Route,
+    handler: Handler<DynamoStore>,
+) -> Result<(), lambda_http::Error> {
+    let service = ResourceService::from_env(route.needs() == Needs::StoreAndPepper)
+        .await
+        .inspect_err(
+            |error| tracing::error!(error = %error, route = route.binary(), "cold start failed"),
+        )?;
+    let service = &service;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(handler(service, &request).await)
+    }))
+    .await
 }
 
 #[cfg(test)]

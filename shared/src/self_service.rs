@@ -96,11 +96,7 @@ impl CreateKeyRequest {
         };
         let expires_in_days = match fields.get("expiresInDays") {
             None | Some(Value::Null) => None,
-            Some(Value::Number(days)) => Some(
-                days.as_u64()
-                    .and_then(|d| u32::try_from(d).ok())
-                    .ok_or_else(|| bad(EXPIRY_PROBLEM))?,
-            ),
+            Some(Value::Number(days)) => Some(whole_days(days).ok_or_else(|| bad(EXPIRY_PROBLEM))?),
             Some(_) => return Err(bad(EXPIRY_PROBLEM)),
         };
         Ok(CreateKeyRequest {
@@ -168,6 +164,21 @@ impl CreateKeyRequest {
         };
         Ok((self.name, scopes, expires_in))
     }
+}
+
+/// A JSON number that is a whole number of days: `30` and `30.0` alike (JSON does not tell them apart,
+/// and generated clients send either); `1.5`, negatives and anything past `u32` are not.
+fn whole_days(days: &serde_json::Number) -> Option<u32> {
+    if let Some(whole) = days.as_u64() {
+        return u32::try_from(whole).ok();
+    }
+    let float = days.as_f64()?;
+    if float.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&float) {
+        return None;
+    }
+    // Whole and within u32: the conversion is exact.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some(float as u32)
 }
 
 const EXPIRY_PROBLEM: &str = "expiresInDays must be a whole number from 1 to 3650";
@@ -389,6 +400,20 @@ impl<S: KeyStore> KeyService<S> {
         Ok(records.iter().map(|r| KeyView::of(r, now)).collect())
     }
 
+    /// One of the user's keys (active or revoked); someone else's key is not found, as one that does
+    /// not exist.
+    pub async fn get_key(&self, user_id: &str, key_id: &str) -> Result<KeyView, ApiError> {
+        if !is_key_id(key_id) {
+            return Err(ApiError::NotFound("api key"));
+        }
+        match self.store.api_key_by_id(key_id).await? {
+            Some(record) if record.user_id == user_id => {
+                Ok(KeyView::of(&record, self.clock.now_unix()))
+            }
+            _ => Err(ApiError::NotFound("api key")),
+        }
+    }
+
     /// Revokes one of the user's keys; repeating it is harmless; someone else's key is not found.
     pub async fn revoke_key(&self, user_id: &str, key_id: &str) -> Result<KeyView, ApiError> {
         if !is_key_id(key_id) {
@@ -508,6 +533,18 @@ pub mod routes {
         )
     }
 
+    /// `GET /v1/me/keys/{id}`.
+    pub async fn get<S: KeyStore>(service: &KeyService<S>, request: &Request) -> ApiResponse {
+        api::respond(
+            async {
+                let user = api::signed_in_user(request, service.clock.now_unix())?;
+                let key_id = api::path_parameter(request, "id").unwrap_or_default();
+                Ok((200, service.get_key(&user.user_id, key_id).await?))
+            }
+            .await,
+        )
+    }
+
     /// `DELETE /v1/me/keys/{id}`.
     pub async fn revoke<S: KeyStore>(service: &KeyService<S>, request: &Request) -> ApiResponse {
         api::respond(
@@ -612,6 +649,11 @@ mod tests {
                 Some(30 * 86_400)
             )
         );
+        // A whole number written as a float is the same number of days.
+        assert_eq!(
+            parse(r#"{"name":"ci","scopes":["read"],"expiresInDays":30.0}"#).unwrap(),
+            parse(r#"{"name":"ci","scopes":["read"],"expiresInDays":30}"#).unwrap(),
+        );
         let cases = [
             (
                 "",
@@ -656,6 +698,9 @@ mod tests {
             ),
             (r#"{"name":"a","expiresInDays":0}"#, EXPIRY_PROBLEM),
             (r#"{"name":"a","expiresInDays":1.5}"#, EXPIRY_PROBLEM),
+            (r#"{"name":"a","expiresInDays":0.0}"#, EXPIRY_PROBLEM),
+            (r#"{"name":"a","expiresInDays":3651.0}"#, EXPIRY_PROBLEM),
+            (r#"{"name":"a","expiresInDays":1e300}"#, EXPIRY_PROBLEM),
             (r#"{"name":"a","expiresInDays":-1}"#, EXPIRY_PROBLEM),
             (r#"{"name":"a","expiresInDays":3651}"#, EXPIRY_PROBLEM),
             (r#"{"name":"a","expiresInDays":"30"}"#, EXPIRY_PROBLEM),

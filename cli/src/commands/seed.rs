@@ -820,7 +820,7 @@ mod tests {
             ),
             (
                 json!({"organizations": [{"id": "org_1", "name": "a\nb"}]}),
-                "control characters",
+                "control and invisible formatting characters",
             ),
             (
                 json!({"organizations": [{"id": "o", "name": "A"}, {"id": "o", "name": "B"}]}),

@@ -105,6 +105,11 @@ pub async fn key_lifecycle(serve: &Serve) {
     let listed = list_keys(serve, &session).await;
     assert_eq!(listed.len(), 1, "the revoked record is kept: {listed:?}");
     assert_eq!(listed[0]["active"], false);
+    // `GET /v1/me/keys/{id}` answers the listed entry.
+    let one = get(serve, &format!("/v1/me/keys/{}", created.id), &session).await;
+    one.expect_status(200).expect_json_content_type();
+    expect_metadata_only(&one.body, &created.key);
+    assert_eq!(one.body, listed[0]);
 
     // TTL 0: the very next call is authorized afresh.
     expect_invalid_api_key(&get(serve, "/v1/me", &created.key).await);
@@ -193,6 +198,9 @@ pub async fn foreign_key_id_is_not_found(serve: &Serve) {
     let key = create_key(serve, &alice, json!({"name": "alice's"})).await;
 
     revoke(serve, &bob, &key.id)
+        .await
+        .expect_error(404, "not_found", "api key not found");
+    get(serve, &format!("/v1/me/keys/{}", key.id), &bob)
         .await
         .expect_error(404, "not_found", "api key not found");
     revoke(serve, &bob, "k_doesnotexist0000000000")

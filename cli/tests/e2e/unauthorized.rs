@@ -153,6 +153,7 @@ pub async fn api_key_callers_get_403_on_key_routes(serve: &Serve) {
     };
     expect_403(post_keys(serve, &key.key, r#"{"name":"from a key"}"#).await);
     expect_403(get(serve, "/v1/me/keys", &key.key).await);
+    expect_403(get(serve, &format!("/v1/me/keys/{}", key.id), &key.key).await);
     expect_403(revoke(serve, &key.key, &key.id).await);
 
     // Nothing happened: one key, still active, and it still works.

@@ -1,6 +1,5 @@
 //! `GET /v1/signing/packages/{packageId}`: the route `Route::GetPackage` of `gatehouse::routes`.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), gatehouse::lambda_http::Error> {
-    gatehouse::routes::run_lambda(gatehouse::routes::Route::GetPackage).await
+fn main() -> Result<(), gatehouse::lambda_http::Error> {
+    gatehouse::routes::lambda_main(const { gatehouse::routes::Route::GetPackage.lambda() })
 }

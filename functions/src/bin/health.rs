@@ -1,6 +1,5 @@
 //! `GET /health`: the route `Route::Health` of `gatehouse::routes` (200 {"status":"ok"}, no authorizer, no dependency).
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), gatehouse::lambda_http::Error> {
-    gatehouse::routes::run_lambda(gatehouse::routes::Route::Health).await
+fn main() -> Result<(), gatehouse::lambda_http::Error> {
+    gatehouse::routes::lambda_main(const { gatehouse::routes::Route::Health.lambda() })
 }

@@ -1,6 +1,5 @@
 //! `GET /v1/organizations/{orgId}/locations`: the route `Route::ListLocations` of `gatehouse::routes`.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), gatehouse::lambda_http::Error> {
-    gatehouse::routes::run_lambda(gatehouse::routes::Route::ListLocations).await
+fn main() -> Result<(), gatehouse::lambda_http::Error> {
+    gatehouse::routes::lambda_main(const { gatehouse::routes::Route::ListLocations.lambda() })
 }

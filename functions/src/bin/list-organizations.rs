@@ -1,6 +1,5 @@
 //! `GET /v1/organizations`: the route `Route::ListOrganizations` of `gatehouse::routes` (the organizations in the caller's scope).
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), gatehouse::lambda_http::Error> {
-    gatehouse::routes::run_lambda(gatehouse::routes::Route::ListOrganizations).await
+fn main() -> Result<(), gatehouse::lambda_http::Error> {
+    gatehouse::routes::lambda_main(const { gatehouse::routes::Route::ListOrganizations.lambda() })
 }

@@ -1,6 +1,5 @@
 //! `GET /v1/organizations/{orgId}/templates`: the route `Route::ListTemplates` of `gatehouse::routes`.
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), gatehouse::lambda_http::Error> {
-    gatehouse::routes::run_lambda(gatehouse::routes::Route::ListTemplates).await
+fn main() -> Result<(), gatehouse::lambda_http::Error> {
+    gatehouse::routes::lambda_main(const { gatehouse::routes::Route::ListTemplates.lambda() })
 }

@@ -139,3 +139,22 @@ async fn revoking_twice_is_harmless_and_another_users_key_is_not_found() {
     assert_eq!(answer.body["code"], "not_found");
     assert_eq!(answer.body["error"], "api key not found");
 }
+
+#[tokio::test]
+async fn one_key_by_id_and_another_users_key_is_not_found() {
+    let service = service().await;
+    let event = samples::load_event("get-key.json");
+    let answer = both_formats(Route::GetKey, &service, &event, true).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["id"], "k_sample");
+    assert_eq!(answer.body["active"], true);
+    assert!(answer.body.get("key").is_none(), "never the plaintext");
+    for (who, id) in [("user_other", "k_sample"), ("user_dev_admin", "k_missing1")] {
+        let mut event = with_context(event.clone(), "userId", who);
+        event["pathParameters"]["id"] = json!(id);
+        let answer = both_formats(Route::GetKey, &service, &event, true).await;
+        assert_eq!(answer.status, 404, "{who} {id}");
+        assert_eq!(answer.body["code"], "not_found");
+        assert_eq!(answer.body["error"], "api key not found");
+    }
+}
