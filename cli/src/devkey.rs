@@ -7,6 +7,11 @@
 //! `<home>/dev-signing-key.pem` (0600); it is local to one machine and never used outside dev mode.
 //! Its kid is `dev-` and 16 hex characters of the SHA-256 of the public modulus, so a new key gets a
 //! new kid.
+//!
+//! It signs two kinds of token, each shaped exactly like its Clerk counterpart so the authorizer's
+//! checks cannot tell them apart: session JWTs ([`DevKey::mint`], `typ` `JWT`) and OAuth access
+//! tokens ([`DevKey::mint_access_token`], `typ` `at+jwt`), which `gatehouse token mint --oauth` and
+//! the dev authorization server of `serve` ([`crate::gateway::authorization_server`]) issue.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
@@ -29,6 +34,7 @@ const PEM_BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
 const PEM_END: &str = "-----END PRIVATE KEY-----";
 
 /// The dev signing key.
+#[derive(Clone)]
 pub struct DevKey {
     kid: String,
     encoding: EncodingKey,
@@ -56,6 +62,43 @@ pub struct MintRequest<'a> {
     /// `iat` and `nbf`, Unix seconds.
     pub now: i64,
 }
+
+/// What goes into a minted OAuth access token.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessTokenRequest<'a> {
+    /// `iss`.
+    pub issuer: &'a str,
+    /// `sub`: the Clerk user id the token acts for.
+    pub sub: &'a str,
+    /// `client_id`: the OAuth client it was issued to.
+    pub client_id: &'a str,
+    /// `scope`: the granted OAuth scopes, space-separated.
+    pub scope: &'a str,
+    /// `aud`: the resource (RFC 8707) the token is meant for; no `aud` claim when `None`.
+    pub aud: Option<&'a str>,
+    /// Seconds until `exp`.
+    pub ttl_secs: u64,
+    /// `iat` and `nbf`, Unix seconds.
+    pub now: i64,
+}
+
+/// Clerk's JWT OAuth access token claims.
+#[derive(Serialize)]
+struct AccessClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    client_id: &'a str,
+    jti: String,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+    scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+}
+
+/// The `typ` header of an OAuth access token (RFC 9068).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// Clerk v2 session claims.
 #[derive(Serialize)]
@@ -150,6 +193,30 @@ impl DevKey {
         };
         let mut header = Header::new(Algorithm::RS256);
         header.typ = Some("JWT".into());
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|e| Failure::new(format!("signing the token failed: {e}")))
+    }
+
+    /// An OAuth access token shaped as Clerk issues JWT access tokens (RFC 9068): header `alg` RS256,
+    /// `typ` `at+jwt`, `kid`; claims `iss`, `sub`, `client_id`, a random `jti`, `iat`, `nbf`, `exp`,
+    /// `scope` (space-separated) and `aud` when given.
+    pub fn mint_access_token(&self, request: AccessTokenRequest<'_>) -> Result<String, Failure> {
+        let ttl = i64::try_from(request.ttl_secs)
+            .map_err(|_| Failure::new("the token lifetime is too long"))?;
+        let claims = AccessClaims {
+            iss: request.issuer,
+            sub: request.sub,
+            client_id: request.client_id,
+            jti: random_hex(16)?,
+            iat: request.now,
+            nbf: request.now,
+            exp: request.now.saturating_add(ttl),
+            scope: request.scope,
+            aud: request.aud,
+        };
+        let mut header = Header::new(Algorithm::RS256);
+        header.typ = Some(ACCESS_TOKEN_TYP.into());
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, &claims, &self.encoding)
             .map_err(|e| Failure::new(format!("signing the token failed: {e}")))
@@ -293,6 +360,76 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         assert!(claims.get("azp").is_none());
         assert_eq!(claims["exp"], 1_700_000_060);
+    }
+
+    #[test]
+    fn access_tokens_have_clerks_shape() {
+        let key = DevKey::from_pem(&generate_pem().unwrap()).unwrap();
+        let request = AccessTokenRequest {
+            issuer: "http://127.0.0.1:3000",
+            sub: "user_demo_signer",
+            client_id: "client_1",
+            scope: "read write",
+            aud: Some("http://127.0.0.1:3000/mcp"),
+            ttl_secs: 3600,
+            now: 1_700_000_000,
+        };
+        let token = key.mint_access_token(request).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::RS256);
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.kid.as_deref(), Some(key.kid()));
+        let jwks = key.jwks();
+        let jwk = &jwks["keys"][0];
+        let decoding = DecodingKey::from_rsa_components(
+            jwk["n"].as_str().unwrap(),
+            jwk["e"].as_str().unwrap(),
+        )
+        .unwrap();
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.set_audience(&["http://127.0.0.1:3000/mcp"]);
+        let claims = jsonwebtoken::decode::<Value>(&token, &decoding, &validation)
+            .unwrap()
+            .claims;
+        let object = claims.as_object().unwrap();
+        let mut names: Vec<&str> = object.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "aud",
+                "client_id",
+                "exp",
+                "iat",
+                "iss",
+                "jti",
+                "nbf",
+                "scope",
+                "sub"
+            ]
+        );
+        assert_eq!(claims["iss"], "http://127.0.0.1:3000");
+        assert_eq!(claims["sub"], "user_demo_signer");
+        assert_eq!(claims["client_id"], "client_1");
+        assert_eq!(claims["scope"], "read write");
+        assert_eq!(claims["iat"], 1_700_000_000);
+        assert_eq!(claims["nbf"], 1_700_000_000);
+        assert_eq!(claims["exp"], 1_700_003_600);
+        assert_eq!(claims["jti"].as_str().unwrap().len(), 32);
+
+        // No resource, no aud; every token its own jti.
+        let bare = key
+            .mint_access_token(AccessTokenRequest {
+                aud: None,
+                ..request
+            })
+            .unwrap();
+        let payload = bare.split('.').nth(1).unwrap();
+        let bare: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert!(bare.get("aud").is_none());
+        assert_ne!(bare["jti"], claims["jti"]);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `gatehouse serve`: the whole API on `127.0.0.1`, as `template.yaml` declares it (its REST API, or
-//! with `--api http` its HTTP API), with every Lambda function running in this process through the
-//! same code as its Lambda binary: the route table of `gatehouse::routes` behind `lambda_http`'s own
-//! adapter, and the authorizer's event parsing and answer (the JSON event in, the JSON result out,
-//! exactly the runtime's path). The API's OpenAPI document is served at `/openapi.json`.
+//! with `--api http` its HTTP API; the template's `PublicBaseUrl` parameter, when it declares one, is
+//! serve's own URL, so the REST API's 401 challenges name serve's protected-resource metadata), with
+//! every Lambda function running in this process through the same code as its Lambda binary: the route
+//! table of `gatehouse::routes` behind `lambda_http`'s own adapter, and the authorizer's event parsing
+//! and answer (the JSON event in, the JSON result out, exactly the runtime's path). The API's OpenAPI
+//! document is served at `/openapi.json`.
 //!
 //! With no `CLERK_ISSUER` it runs in dev mode: it is its own issuer (`http://127.0.0.1:<port>`),
 //! publishes the dev signing key at `/.well-known/jwks.json`, and accepts the tokens `gatehouse token
@@ -35,7 +37,7 @@ use crate::devkey::{DevKey, ISSUER_FILE};
 use crate::gateway::{self, FunctionError, Gateway, GatewayOptions, LambdaFunction};
 use crate::home::Home;
 use crate::store_target::StoreTarget;
-use crate::template::Template;
+use crate::template::{ParameterOverrides, Template};
 
 /// The template compiled into the binary, used when `./template.yaml` does not exist.
 pub const BUILT_IN_TEMPLATE: &str = include_str!("../../template.yaml");
@@ -65,14 +67,16 @@ pub async fn run<F: Fn(&str) -> Option<String>>(
         .local_addr()
         .map_err(|e| Failure::new(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?
         .port();
-    let (template, template_origin) = load_template(args.template.as_deref())?;
+    let url = format!("http://127.0.0.1:{port}");
+    let (template, template_origin) =
+        load_template(args.template.as_deref(), &template_overrides(&url))?;
     let target = StoreTarget::open(home, env).await?;
     if let Err(refusal) = stays_local(&target, dev, args.demo) {
         target.close().await;
         return Err(refusal);
     }
     let local = Local {
-        url: format!("http://127.0.0.1:{port}"),
+        url,
         dev,
         home,
         target: &target,
@@ -110,20 +114,35 @@ fn stays_local(target: &StoreTarget, dev: bool, demo: bool) -> Result<(), Failur
     Ok(())
 }
 
-/// Reads `--template`, else `./template.yaml`, else the built-in copy; the template and a note on
-/// where it came from.
-pub fn load_template(path: Option<&Path>) -> Result<(Template, String), Failure> {
+/// The template parameter a deployment sets to its public base URL (custom domain) and `serve` to its
+/// own URL, so the REST API's 401 challenges name serve's protected-resource metadata (RFC 9728).
+pub const PUBLIC_BASE_URL_PARAMETER: &str = "PublicBaseUrl";
+
+/// The parameter overrides `serve` at `url` (`http://127.0.0.1:<port>`) loads the template with:
+/// [`PUBLIC_BASE_URL_PARAMETER`] is `url`, when the template declares it.
+pub fn template_overrides(url: &str) -> ParameterOverrides {
+    ParameterOverrides::new().set_if_declared(PUBLIC_BASE_URL_PARAMETER, url)
+}
+
+/// Reads `--template`, else `./template.yaml`, else the built-in copy, with `overrides`; the template
+/// and a note on where it came from.
+pub fn load_template(
+    path: Option<&Path>,
+    overrides: &ParameterOverrides,
+) -> Result<(Template, String), Failure> {
     let default = Path::new("template.yaml");
     let (path, explicit) = match path {
         Some(path) => (path, true),
         None => (default, false),
     };
     if explicit || path.exists() {
-        let template = Template::load(path).map_err(|e| Failure::new(e.to_string()))?;
+        let template =
+            Template::load_with(path, overrides).map_err(|e| Failure::new(e.to_string()))?;
         return Ok((template, path.display().to_string()));
     }
-    let template = Template::parse_named(BUILT_IN_TEMPLATE, "template.yaml (built in)")
-        .map_err(|e| Failure::new(e.to_string()))?;
+    let template =
+        Template::parse_named_with(BUILT_IN_TEMPLATE, "template.yaml (built in)", overrides)
+            .map_err(|e| Failure::new(e.to_string()))?;
     Ok((
         template,
         "built-in copy (no ./template.yaml here)".to_owned(),
@@ -204,6 +223,9 @@ impl Local<'_> {
             _ => env.get(var),
         });
         let config = AuthorizerConfig::from_env(&overlay)?;
+        // What /mcp and the protected-resource metadata say about the API (in dev mode, that serve
+        // is the authorization server), read as those functions read it in Lambda.
+        let resource_server = Arc::new(gatehouse::oauth::ResourceServerConfig::from_env(&overlay)?);
         let prefix = config.api_key_prefix.clone();
         let clerk_issuer = config.clerk.issuer.clone();
         let authorizer =
@@ -228,7 +250,8 @@ impl Local<'_> {
                 Arc::new(SystemClock),
             ),
             Arc::new(SystemClock),
-        );
+        )
+        .with_resource_server(resource_server);
         let functions = functions(
             Arc::new(authorizer),
             Arc::new(with_pepper),
@@ -286,6 +309,16 @@ impl Local<'_> {
                     }
                 }),
             );
+            // Dev mode is its own OAuth authorization server (metadata, registration, code + PKCE).
+            let authorization_server = gateway::authorization_server::AuthorizationServer::new(
+                self.url.clone(),
+                key.clone(),
+                gatehouse::oauth::scope_map_from_env(env)?,
+                self.target.store().clone(),
+            );
+            extra = extra.merge(gateway::authorization_server::router(Arc::new(
+                authorization_server,
+            )));
         }
         let router = gateway::router(Arc::new(gateway), extra);
 
@@ -304,6 +337,13 @@ impl Local<'_> {
                 key.kid()
             )),
             None => banner.push(format!("  mode: Clerk (issuer {clerk_issuer})")),
+        }
+        if dev_key.is_some() {
+            banner.push(format!(
+                "  oauth: dev authorization server, metadata at {}{} (login_hint=<user id> approves at once)",
+                self.url,
+                gateway::authorization_server::METADATA_PATH
+            ));
         }
         banner.push(format!(
             "  api: {} ({} routes; OpenAPI at {}{OPENAPI_PATH})",

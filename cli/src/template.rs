@@ -6,10 +6,22 @@
 //! `AWS::Serverless::HttpApi` (its Lambda authorizers) and every `AWS::Serverless::Function` with its
 //! binary (`Metadata.BuildProperties.Binary`), timeout, `Api` events and `HttpApi` events. CloudFormation short tags (`!Ref`, `!GetAtt`, `!If`, ...)
 //! are read as YAML tags; the few places the emulator must resolve (`StageName`, `ReauthorizeEvery`,
-//! `Timeout`) accept a literal or a `!Ref` to a parameter with a default. Anything the emulator cannot
-//! reproduce faithfully is an error naming the file, the resource and the field, never a silent guess.
+//! `Timeout`) accept a literal or a `!Ref` to a parameter with a value.
+//!
+//! A gateway response header value (`ResponseParameters.Headers.<name>`) may also be built with
+//! intrinsics, short or long form: `!If [Condition, a, b]`, `!Sub "text ${Name}"` (or
+//! `!Sub [text, {Name: value}]`; `${!Literal}` stays `${Literal}`) and `!Ref Name`, where a name is a
+//! parameter or one of the pseudo parameters in [`PSEUDO_PARAMETERS`], and `!Ref AWS::NoValue` leaves the
+//! header out. `!If` evaluates a condition of the template's `Conditions` section, which may use
+//! `!Equals [a, b]` (over literals, `!Ref` and `!Sub`), `!Not`, `!And`, `!Or` and `!Condition <name>`;
+//! conditions are evaluated only when a header value needs them.
+//!
+//! A parameter's value is its `Default`, unless the loader overrides it ([`ParameterOverrides`], as
+//! `sam deploy --parameter-overrides` does; `gatehouse serve` sets `PublicBaseUrl` to its own URL).
+//! `AllowedValues` and `AllowedPattern` are not checked. Anything the emulator cannot reproduce faithfully
+//! is an error naming the file, the resource and the field, never a silent guess.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,6 +36,67 @@ pub const DEFAULT_REAUTHORIZE_EVERY_SECS: u64 = 300;
 pub const MAX_REAUTHORIZE_EVERY_SECS: u64 = 3600;
 /// Lambda's default function timeout (SAM leaves it to Lambda).
 pub const DEFAULT_FUNCTION_TIMEOUT_SECS: u64 = 3;
+/// The pseudo parameters the emulator resolves, with their fixed local values (the region and account
+/// the gateway reports by default). Others (`AWS::StackName`, `AWS::StackId`, ...) have no local value
+/// and are refused.
+pub const PSEUDO_PARAMETERS: [(&str, &str); 4] = [
+    ("AWS::AccountId", "123456789012"),
+    ("AWS::Partition", "aws"),
+    ("AWS::Region", "us-east-1"),
+    ("AWS::URLSuffix", "amazonaws.com"),
+];
+/// The pseudo parameter that removes the property it is the value of.
+const NO_VALUE: &str = "AWS::NoValue";
+
+/// Parameter values that replace the parameters' `Default`s when a template is loaded, as
+/// `sam deploy --parameter-overrides` does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParameterOverrides {
+    values: BTreeMap<String, String>,
+    /// Names set with [`ParameterOverrides::set_if_declared`].
+    optional: BTreeSet<String>,
+}
+
+impl ParameterOverrides {
+    /// No overrides: every parameter has its `Default`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `name` to `value`; loading a template that does not declare `name` fails.
+    #[must_use]
+    pub fn set(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.optional.remove(&name);
+        self.values.insert(name, value.into());
+        self
+    }
+
+    /// Sets `name` to `value` when the template declares `name`; ignored when it does not.
+    #[must_use]
+    pub fn set_if_declared(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.optional.insert(name.clone());
+        self.values.insert(name, value.into());
+        self
+    }
+
+    /// The value set for `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// The names set with [`ParameterOverrides::set`] that `declared` does not contain.
+    fn undeclared<'a>(
+        &'a self,
+        declared: &'a BTreeMap<String, Parameter>,
+    ) -> impl Iterator<Item = &'a str> {
+        self.values
+            .keys()
+            .filter(|name| !self.optional.contains(*name) && !declared.contains_key(*name))
+            .map(String::as_str)
+    }
+}
 
 /// A template that could not be read or is not one the emulator can run.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +144,8 @@ pub struct Parameter {
     pub kind: String,
     /// `Default`, as text (numbers and booleans as written); `None` when the parameter has none.
     pub default: Option<String>,
+    /// The value the emulator resolves it to: its [`ParameterOverrides`] value, else `default`.
+    pub value: Option<String>,
 }
 
 /// The `AWS::Serverless::Api` resource.
@@ -200,14 +275,22 @@ pub const METHODS: [&str; 8] = [
 ];
 
 impl Template {
-    /// Reads and parses the template at `path`.
+    /// Reads and parses the template at `path`, every parameter with its `Default`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, TemplateError> {
+        Self::load_with(path, &ParameterOverrides::new())
+    }
+
+    /// Reads and parses the template at `path`, with `overrides` replacing parameters' defaults.
+    pub fn load_with(
+        path: impl AsRef<Path>,
+        overrides: &ParameterOverrides,
+    ) -> Result<Self, TemplateError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse_named(&text, &path.display().to_string())
+        Self::parse_named_with(&text, &path.display().to_string(), overrides)
     }
 
     /// Parses template text (errors call the file `template`).
@@ -217,11 +300,20 @@ impl Template {
 
     /// Parses template text; errors name `file`.
     pub fn parse_named(text: &str, file: &str) -> Result<Self, TemplateError> {
+        Self::parse_named_with(text, file, &ParameterOverrides::new())
+    }
+
+    /// Parses template text with `overrides` replacing parameters' defaults; errors name `file`.
+    pub fn parse_named_with(
+        text: &str,
+        file: &str,
+        overrides: &ParameterOverrides,
+    ) -> Result<Self, TemplateError> {
         let root: Value = serde_norway::from_str(text).map_err(|source| TemplateError::Yaml {
             file: file.to_owned(),
             source,
         })?;
-        parse_root(&root).map_err(|problem| TemplateError::Invalid {
+        parse_root(&root, overrides).map_err(|problem| TemplateError::Invalid {
             file: file.to_owned(),
             location: problem.location,
             problem: problem.problem,
@@ -361,24 +453,45 @@ fn get_att_arn(value: &Value, location: &str) -> Parsed<String> {
 
 struct Context<'a> {
     parameters: &'a BTreeMap<String, Parameter>,
+    /// The `Conditions` section, evaluated on demand.
+    conditions: Option<&'a Mapping>,
 }
 
 impl Context<'_> {
-    /// A scalar written literally or as a `!Ref` to a parameter with a default, as text.
+    /// The value of parameter `name` as text, for `reference` (`!Ref X`, `${X}`) at `location`.
+    fn parameter(&self, name: &str, reference: &str, location: &str) -> Parsed<String> {
+        let parameter = self.parameters.get(name).ok_or_else(|| {
+            problem(
+                location,
+                format!("{reference}: not a parameter of this template (the emulator resolves only parameters)"),
+            )
+        })?;
+        if parameter.kind.starts_with("List<")
+            || parameter.kind == "CommaDelimitedList"
+            || parameter.kind.starts_with("AWS::SSM::")
+        {
+            return Err(problem(
+                location,
+                format!(
+                    "{reference}: a {} parameter, which the emulator cannot resolve to a string",
+                    parameter.kind
+                ),
+            ));
+        }
+        parameter.value.clone().ok_or_else(|| {
+            problem(
+                location,
+                format!(
+                    "{reference}: the parameter has no Default, so the emulator cannot resolve it"
+                ),
+            )
+        })
+    }
+
+    /// A scalar written literally or as a `!Ref` to a parameter with a value, as text.
     fn scalar(&self, value: &Value, location: &str) -> Parsed<String> {
         if let Some(target) = ref_target(value) {
-            let parameter = self.parameters.get(target).ok_or_else(|| {
-                problem(
-                    location,
-                    format!("!Ref {target}: not a parameter of this template (the emulator resolves only parameters)"),
-                )
-            })?;
-            return parameter.default.clone().ok_or_else(|| {
-                problem(
-                    location,
-                    format!("!Ref {target}: the parameter has no Default, so the emulator cannot resolve it"),
-                )
-            });
+            return self.parameter(target, &format!("!Ref {target}"), location);
         }
         scalar_text(value).ok_or_else(|| {
             problem(
@@ -413,11 +526,12 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-fn parse_root(root: &Value) -> Parsed<Template> {
+fn parse_root(root: &Value, overrides: &ParameterOverrides) -> Parsed<Template> {
     let root = mapping(root, "(top level)")?;
-    let parameters = parse_parameters(root)?;
+    let parameters = parse_parameters(root, overrides)?;
     let context = Context {
         parameters: &parameters,
+        conditions: optional_mapping(root, "Conditions", "")?,
     };
     let resources = root
         .get("Resources")
@@ -539,7 +653,24 @@ fn parse_root(root: &Value) -> Parsed<Template> {
     Ok(template)
 }
 
-fn parse_parameters(root: &Mapping) -> Parsed<BTreeMap<String, Parameter>> {
+fn parse_parameters(
+    root: &Mapping,
+    overrides: &ParameterOverrides,
+) -> Parsed<BTreeMap<String, Parameter>> {
+    let parameters = parse_parameter_section(root, overrides)?;
+    if let Some(name) = overrides.undeclared(&parameters).next() {
+        return Err(problem(
+            "Parameters",
+            format!("{name} is overridden but not a parameter of this template"),
+        ));
+    }
+    Ok(parameters)
+}
+
+fn parse_parameter_section(
+    root: &Mapping,
+    overrides: &ParameterOverrides,
+) -> Parsed<BTreeMap<String, Parameter>> {
     let mut parameters = BTreeMap::new();
     let Some(map) = optional_mapping(root, "Parameters", "")? else {
         return Ok(parameters);
@@ -561,7 +692,18 @@ fn parse_parameters(root: &Mapping) -> Parsed<BTreeMap<String, Parameter>> {
                 )
             })?),
         };
-        parameters.insert(name.to_owned(), Parameter { kind, default });
+        let value = overrides
+            .get(name)
+            .map(str::to_owned)
+            .or_else(|| default.clone());
+        parameters.insert(
+            name.to_owned(),
+            Parameter {
+                kind,
+                default,
+                value,
+            },
+        );
     }
     Ok(parameters)
 }
@@ -772,7 +914,10 @@ fn parse_gateway_response(
                 if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                     return Err(problem(&header_location, "not a valid header name"));
                 }
-                let mapping = header_mapping(string(value, &header_location)?)
+                let Some(text) = Resolver::new(context).value(value, &header_location)? else {
+                    continue; // `!Ref AWS::NoValue`: no such header.
+                };
+                let mapping = header_mapping(&text)
                     .ok_or_else(|| {
                         problem(
                             &header_location,
@@ -801,6 +946,326 @@ fn parse_gateway_response(
         }
     }
     Ok(response)
+}
+
+/// A CloudFormation intrinsic function call, if `value` is one: its long name (`Fn::If`, `Ref`,
+/// `Condition`) and its argument. `!If x` and `{Fn::If: x}` are the same call.
+fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.strip_prefix('!').unwrap_or(&tag);
+            let long = match name {
+                "Ref" | "Condition" => name.to_owned(),
+                _ => format!("Fn::{name}"),
+            };
+            Some((long, &tagged.value))
+        }
+        Value::Mapping(map) if map.len() == 1 => {
+            let (key, argument) = map.iter().next()?;
+            let key = key.as_str()?;
+            (key == "Ref" || key == "Condition" || key.starts_with("Fn::"))
+                .then(|| (key.to_owned(), argument))
+        }
+        _ => None,
+    }
+}
+
+/// The `N` arguments of intrinsic `name`, which must be a list of exactly that many.
+fn arguments<'a, const N: usize>(
+    argument: &'a Value,
+    name: &str,
+    location: &str,
+) -> Parsed<[&'a Value; N]> {
+    let wrong = || {
+        problem(
+            location,
+            format!(
+                "{name} takes a list of {N} argument{}",
+                if N == 1 { "" } else { "s" }
+            ),
+        )
+    };
+    match argument {
+        Value::Sequence(items) => {
+            let refs: Vec<&Value> = items.iter().collect();
+            <[&Value; N]>::try_from(refs).map_err(|_| wrong())
+        }
+        _ => Err(wrong()),
+    }
+}
+
+/// How far a condition's evaluation has got.
+#[derive(Clone, Copy)]
+enum Evaluation {
+    /// Being evaluated: meeting it again is a cycle.
+    Pending,
+    Done(bool),
+}
+
+/// How many conditions deep `!Condition` may refer (a bound on the resolver's recursion).
+const MAX_CONDITION_DEPTH: usize = 64;
+
+/// Resolves the intrinsics of one value ([`Resolver::value`]) and the conditions it needs.
+struct Resolver<'a> {
+    context: &'a Context<'a>,
+    conditions: BTreeMap<String, Evaluation>,
+    /// How many named conditions are being evaluated.
+    depth: usize,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(context: &'a Context<'a>) -> Self {
+        Self {
+            context,
+            conditions: BTreeMap::new(),
+            depth: 0,
+        }
+    }
+
+    /// A value written literally or with `!If`, `!Sub` or `!Ref`, as text; `None` for
+    /// `!Ref AWS::NoValue` (the property is left out).
+    fn value(&mut self, value: &Value, location: &str) -> Parsed<Option<String>> {
+        let Some((name, argument)) = intrinsic(value) else {
+            return scalar_text(value).map(Some).ok_or_else(|| {
+                problem(
+                    location,
+                    "expected a string, !If [Condition, a, b], !Sub \"...\" or !Ref <parameter>",
+                )
+            });
+        };
+        let inner = format!("{location}.{name}");
+        match name.as_str() {
+            "Fn::If" => {
+                let [condition, then, otherwise] = arguments::<3>(argument, &name, &inner)?;
+                let condition_location = format!("{inner}[0]");
+                let condition = string(condition, &condition_location).map_err(|_| {
+                    problem(&condition_location, "expected the name of a condition")
+                })?;
+                if self.condition_named(condition, &condition_location)? {
+                    self.value(then, &format!("{inner}[1]"))
+                } else {
+                    self.value(otherwise, &format!("{inner}[2]"))
+                }
+            }
+            "Ref" => self.reference(argument, &inner),
+            "Fn::Sub" => self.substitute(argument, &inner).map(Some),
+            _ => Err(unsupported(&name, location, "!If, !Sub and !Ref")),
+        }
+    }
+
+    /// `!Ref` of a parameter or pseudo parameter; `None` for `AWS::NoValue`.
+    fn reference(&self, argument: &Value, location: &str) -> Parsed<Option<String>> {
+        let name = string(argument, location)
+            .map_err(|_| problem(location, "expected the name of a parameter"))?;
+        if name == NO_VALUE {
+            return Ok(None);
+        }
+        self.name(name, &format!("!Ref {name}"), location).map(Some)
+    }
+
+    /// The value of a parameter or pseudo parameter named in `reference` at `location`.
+    fn name(&self, name: &str, reference: &str, location: &str) -> Parsed<String> {
+        if let Some(pseudo) = name.strip_prefix("AWS::") {
+            return PSEUDO_PARAMETERS
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map(|(_, value)| (*value).to_owned())
+                .ok_or_else(|| {
+                    problem(
+                        location,
+                        format!(
+                            "{reference}: the pseudo parameter AWS::{pseudo} has no local value \
+                             (the emulator resolves {})",
+                            PSEUDO_PARAMETERS.map(|(known, _)| known).join(", ")
+                        ),
+                    )
+                });
+        }
+        self.context.parameter(name, reference, location)
+    }
+
+    /// `!Sub "text"` or `!Sub [text, {Name: value, ...}]`.
+    fn substitute(&mut self, argument: &Value, location: &str) -> Parsed<String> {
+        let (text, variables) = match argument {
+            Value::String(text) => (text.as_str(), None),
+            Value::Sequence(_) => {
+                let [text, variables] = arguments::<2>(argument, "Fn::Sub", location)?;
+                (
+                    string(text, &format!("{location}[0]"))?,
+                    Some(mapping(variables, &format!("{location}[1]"))?),
+                )
+            }
+            _ => {
+                return Err(problem(
+                    location,
+                    "expected a string or a list of a string and a mapping of variables",
+                ));
+            }
+        };
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some((before, after)) = rest.split_once("${") {
+            out.push_str(before);
+            if let Some(literal) = after.strip_prefix('!') {
+                // `${!Literal}` is the text `${Literal}`.
+                out.push_str("${");
+                rest = literal;
+                continue;
+            }
+            let (name, remainder) = after.split_once('}').ok_or_else(|| {
+                problem(
+                    location,
+                    format!("unterminated ${{ in {text:?} (no closing }})"),
+                )
+            })?;
+            out.push_str(&self.variable(name, variables, location)?);
+            rest = remainder;
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// The value of `${name}` in a `!Sub`.
+    fn variable(
+        &mut self,
+        name: &str,
+        variables: Option<&Mapping>,
+        location: &str,
+    ) -> Parsed<String> {
+        let reference = format!("${{{name}}}");
+        if let Some(value) = variables.and_then(|variables| variables.get(name)) {
+            let variable_location = format!("{location}[1].{name}");
+            return self.value(value, &variable_location)?.ok_or_else(|| {
+                problem(
+                    &variable_location,
+                    format!("{NO_VALUE} cannot be substituted"),
+                )
+            });
+        }
+        if name == NO_VALUE {
+            return Err(problem(
+                location,
+                format!("{reference}: {NO_VALUE} cannot be substituted"),
+            ));
+        }
+        if name.contains('.') {
+            return Err(problem(
+                location,
+                format!(
+                    "{reference}: a resource attribute, which the emulator cannot resolve (only parameters and pseudo parameters)"
+                ),
+            ));
+        }
+        self.name(name, &reference, location)
+    }
+
+    /// An operand of `!Equals`: a literal, `!Ref` or `!Sub` (`!If` is not allowed in a condition).
+    fn operand(&mut self, value: &Value, location: &str) -> Parsed<String> {
+        if let Some((name, _)) = intrinsic(value)
+            && !matches!(name.as_str(), "Ref" | "Fn::Sub")
+        {
+            return Err(unsupported(&name, location, "!Ref and !Sub"));
+        }
+        self.value(value, location)?
+            .ok_or_else(|| problem(location, format!("{NO_VALUE} cannot be compared")))
+    }
+
+    /// The condition `name` of the `Conditions` section, named at `location`.
+    fn condition_named(&mut self, name: &str, location: &str) -> Parsed<bool> {
+        match self.conditions.get(name) {
+            Some(Evaluation::Done(result)) => return Ok(*result),
+            Some(Evaluation::Pending) => {
+                return Err(problem(
+                    location,
+                    format!("condition {name} depends on itself"),
+                ));
+            }
+            None => {}
+        }
+        let definition = self
+            .context
+            .conditions
+            .and_then(|conditions| conditions.get(name))
+            .ok_or_else(|| {
+                problem(
+                    location,
+                    format!("{name} is not a condition of this template's Conditions"),
+                )
+            })?;
+        if self.depth >= MAX_CONDITION_DEPTH {
+            return Err(problem(
+                location,
+                format!("conditions refer to conditions more than {MAX_CONDITION_DEPTH} deep"),
+            ));
+        }
+        self.conditions.insert(name.to_owned(), Evaluation::Pending);
+        self.depth += 1;
+        let result = self.condition(definition, &format!("Conditions.{name}"))?;
+        self.depth -= 1;
+        self.conditions
+            .insert(name.to_owned(), Evaluation::Done(result));
+        Ok(result)
+    }
+
+    /// A condition function: `!Equals`, `!Not`, `!And`, `!Or` or `!Condition`.
+    fn condition(&mut self, value: &Value, location: &str) -> Parsed<bool> {
+        const SUPPORTED: &str = "!Equals, !Not, !And, !Or and !Condition";
+        let Some((name, argument)) = intrinsic(value) else {
+            return Err(problem(
+                location,
+                format!("expected a condition function ({SUPPORTED})"),
+            ));
+        };
+        let inner = format!("{location}.{name}");
+        match name.as_str() {
+            "Fn::Equals" => {
+                let [left, right] = arguments::<2>(argument, &name, &inner)?;
+                let left = self.operand(left, &format!("{inner}[0]"))?;
+                let right = self.operand(right, &format!("{inner}[1]"))?;
+                Ok(left == right)
+            }
+            "Fn::Not" => {
+                let [condition] = arguments::<1>(argument, &name, &inner)?;
+                Ok(!self.condition(condition, &format!("{inner}[0]"))?)
+            }
+            "Fn::And" | "Fn::Or" => {
+                let conditions = match argument {
+                    Value::Sequence(items) if (2..=10).contains(&items.len()) => items,
+                    _ => {
+                        return Err(problem(
+                            &inner,
+                            format!("{name} takes a list of 2 to 10 conditions"),
+                        ));
+                    }
+                };
+                // Every operand is evaluated (and so checked), as CloudFormation does.
+                let mut results = Vec::with_capacity(conditions.len());
+                for (i, condition) in conditions.iter().enumerate() {
+                    results.push(self.condition(condition, &format!("{inner}[{i}]"))?);
+                }
+                Ok(if name == "Fn::And" {
+                    results.iter().all(|result| *result)
+                } else {
+                    results.iter().any(|result| *result)
+                })
+            }
+            "Condition" => {
+                let target = string(argument, &inner)
+                    .map_err(|_| problem(&inner, "expected the name of a condition"))?;
+                self.condition_named(target, &inner)
+            }
+            _ => Err(unsupported(&name, location, SUPPORTED)),
+        }
+    }
+}
+
+/// The error for intrinsic `name` where only `supported` are resolved.
+fn unsupported(name: &str, location: &str, supported: &str) -> Problem {
+    problem(
+        location,
+        format!("{name} is not supported by the gateway emulator here (it resolves {supported})"),
+    )
 }
 
 fn header_mapping(value: &str) -> Option<HeaderMapping> {
@@ -1571,6 +2036,319 @@ Resources:
         assert!(error_of("Resources: {}").contains("no AWS::Serverless::Api"));
         let missing = Template::load("/nonexistent/template.yaml").unwrap_err();
         assert!(missing.to_string().contains("/nonexistent/template.yaml"));
+    }
+
+    #[test]
+    fn the_real_challenge_names_the_metadata_when_the_public_base_url_is_set() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let overrides = ParameterOverrides::new().set("PublicBaseUrl", "https://api.example.com");
+        let template = Template::load_with(&path, &overrides).unwrap();
+        assert_eq!(
+            template.parameters["PublicBaseUrl"].value.as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            template.parameters["PublicBaseUrl"].default.as_deref(),
+            Some("")
+        );
+        let challenge = HeaderMapping::Static(
+            r#"Bearer resource_metadata="https://api.example.com/.well-known/oauth-protected-resource""#
+                .into(),
+        );
+        for kind in [ResponseType::AccessDenied, ResponseType::Unauthorized] {
+            let headers = &template.api.gateway_responses[&kind].headers;
+            assert_eq!(
+                headers[0],
+                ("WWW-Authenticate".to_owned(), challenge.clone()),
+                "{kind:?}"
+            );
+        }
+        // Without the override (the default, empty): a bare challenge.
+        let template = real_template();
+        assert_eq!(
+            template.api.gateway_responses[&ResponseType::Unauthorized].headers[0].1,
+            HeaderMapping::Static("Bearer".into())
+        );
+    }
+
+    /// [`SMALL`] with more parameters, a `Conditions` section, and `value` as the `X-Echo` header.
+    fn with_header(value: &str) -> String {
+        SMALL
+            .replace(
+                "  NoDefault: { Type: String }\n",
+                r#"  NoDefault: { Type: String }
+  BaseUrl: { Type: String, Default: "" }
+  Mode: { Type: String, Default: strict }
+  Quoted: { Type: String, Default: "'q'" }
+  Hosts: { Type: CommaDelimitedList, Default: "a,b" }
+Conditions:
+  HasBaseUrl: !Not [!Equals [!Ref BaseUrl, ""]]
+  Strict: { "Fn::Equals": [{ Ref: Mode }, strict] }
+  Both: !And [!Condition HasBaseUrl, !Condition Strict]
+  Either: !Or [{ Condition: HasBaseUrl }, !Equals [!Sub "${AWS::Region}", us-east-2]]
+  Loop: !Not [!Condition Loop2]
+  Loop2: !Condition Loop
+  Unsupported: !Equals [!Select [0, !Ref Hosts], a]
+  BadIf: !Equals [!If [Strict, a, b], a]
+  Literal: true
+  Lonely: !And [!Condition Strict]
+"#,
+            )
+            .replace(
+                "X-Echo: method.request.header.X-Request",
+                &format!("X-Echo: {value}"),
+            )
+    }
+
+    /// The `X-Echo` header of [`with_header`]`(value)` loaded with `overrides` (`None`: left out).
+    fn echo(value: &str, overrides: &ParameterOverrides) -> Option<HeaderMapping> {
+        let template =
+            Template::parse_named_with(&with_header(value), "template", overrides).unwrap();
+        let headers = &template.api.gateway_responses[&ResponseType::Default4xx].headers;
+        assert!(headers.len() <= 1);
+        headers.first().map(|(name, mapping)| {
+            assert_eq!(name, "X-Echo");
+            mapping.clone()
+        })
+    }
+
+    /// The `X-Echo` header of a template text made by [`with_header`].
+    fn echo_text(text: &str) -> Option<HeaderMapping> {
+        let template = Template::parse(text).unwrap();
+        let headers = &template.api.gateway_responses[&ResponseType::Default4xx].headers;
+        headers.first().map(|(_, mapping)| mapping.clone())
+    }
+
+    fn static_value(text: &str) -> Option<HeaderMapping> {
+        Some(HeaderMapping::Static(text.to_owned()))
+    }
+
+    #[test]
+    fn header_values_resolve_if_sub_and_ref() {
+        let defaults = ParameterOverrides::new();
+        let base = ParameterOverrides::new().set("BaseUrl", "https://a.example");
+        let challenge = r#"!If [HasBaseUrl, !Sub "'Bearer resource_metadata=\"${BaseUrl}/.well-known/oauth-protected-resource\"'", "'Bearer'"]"#;
+        assert_eq!(echo(challenge, &defaults), static_value("Bearer"));
+        assert_eq!(
+            echo(challenge, &base),
+            static_value(
+                r#"Bearer resource_metadata="https://a.example/.well-known/oauth-protected-resource""#
+            )
+        );
+        // The long forms.
+        let long =
+            r#"{ "Fn::If": [HasBaseUrl, { "Fn::Sub": "'${BaseUrl}/x'" }, { Ref: Quoted }] }"#;
+        assert_eq!(echo(long, &defaults), static_value("q"));
+        assert_eq!(echo(long, &base), static_value("https://a.example/x"));
+
+        assert_eq!(
+            echo(
+                r#"!Sub "'${AWS::Region} ${AWS::AccountId} ${AWS::Partition} ${AWS::URLSuffix} ${!Literal} ${Mode}'""#,
+                &defaults
+            ),
+            static_value("us-east-1 123456789012 aws amazonaws.com ${Literal} strict")
+        );
+        let variables = r#"!Sub ["'${Greeting}, ${Mode}'", { Greeting: !If [Strict, hello, hi] }]"#;
+        assert_eq!(echo(variables, &defaults), static_value("hello, strict"));
+        let lax = ParameterOverrides::new().set("Mode", "lax");
+        assert_eq!(echo(variables, &lax), static_value("hi, lax"));
+        assert_eq!(echo("!Ref Quoted", &defaults), static_value("q"));
+
+        // !And, !Or, !Condition, nested !If.
+        let nested = r#"!If [Both, "'both'", !If [Either, "'either'", "'neither'"]]"#;
+        assert_eq!(echo(nested, &defaults), static_value("neither"));
+        assert_eq!(echo(nested, &base), static_value("both"));
+        let base_lax = base.clone().set("Mode", "lax");
+        assert_eq!(echo(nested, &base_lax), static_value("either"));
+
+        // !Ref AWS::NoValue leaves the header out; a resolved value may be a request mapping.
+        let optional = r#"!If [HasBaseUrl, "'x'", !Ref AWS::NoValue]"#;
+        assert_eq!(echo(optional, &defaults), None);
+        assert_eq!(echo(optional, &base), static_value("x"));
+        assert_eq!(
+            echo(
+                r#"!If [Strict, method.request.header.X-Request, "'no'"]"#,
+                &defaults
+            ),
+            Some(HeaderMapping::RequestHeader("X-Request".into()))
+        );
+    }
+
+    #[test]
+    fn overrides_replace_defaults_everywhere_and_must_name_parameters() {
+        let stage = ParameterOverrides::new().set("Stage", "test");
+        let template = Template::parse_named_with(SMALL, "template", &stage).unwrap();
+        assert_eq!(template.api.stage_name, "test");
+        assert_eq!(template.parameters["Stage"].default.as_deref(), Some("dev"));
+        assert_eq!(template.parameters["Stage"].value.as_deref(), Some("test"));
+        // A parameter without a Default resolves once overridden.
+        let named = ParameterOverrides::new().set("NoDefault", "given");
+        let text = SMALL.replace("StageName: !Ref Stage", "StageName: !Ref NoDefault");
+        let template = Template::parse_named_with(&text, "template", &named).unwrap();
+        assert_eq!(template.api.stage_name, "given");
+
+        let undeclared = ParameterOverrides::new().set("Nope", "x");
+        let message = Template::parse_named_with(SMALL, "template", &undeclared)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "template: Parameters: Nope is overridden but not a parameter of this template"
+        );
+        let optional = ParameterOverrides::new().set_if_declared("Nope", "x");
+        assert!(Template::parse_named_with(SMALL, "template", &optional).is_ok());
+        // `set` after `set_if_declared` makes it required again.
+        let required = optional.set("Nope", "y");
+        assert!(Template::parse_named_with(SMALL, "template", &required).is_err());
+    }
+
+    #[test]
+    fn the_pseudo_parameters_are_the_gateway_defaults() {
+        let options = crate::gateway::GatewayOptions::default();
+        let value = |name: &str| {
+            PSEUDO_PARAMETERS
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map(|(_, value)| *value)
+        };
+        assert_eq!(value("AWS::Region"), Some(options.region.as_str()));
+        assert_eq!(value("AWS::AccountId"), Some(options.account_id.as_str()));
+    }
+
+    #[test]
+    fn unused_conditions_are_not_evaluated() {
+        // `with_header` has a cycle, an unsupported function and a literal among its conditions.
+        assert_eq!(
+            echo("\"'plain'\"", &ParameterOverrides::new()),
+            static_value("plain")
+        );
+    }
+
+    #[test]
+    fn intrinsic_errors_name_the_location() {
+        let error = |value: &str| error_of(&with_header(value));
+        let header = "template: Resources.Api.Properties.GatewayResponses.DEFAULT_4XX.ResponseParameters.Headers.X-Echo";
+        let cases: [(&str, &str, &str); 19] = [
+            (
+                r#"!If [Missing, "'a'", "'b'"]"#,
+                ".Fn::If[0]",
+                "Missing is not a condition of this template's Conditions",
+            ),
+            (
+                r#"!If [[Strict], "'a'", "'b'"]"#,
+                ".Fn::If[0]",
+                "expected the name of a condition",
+            ),
+            (
+                r#"!If [HasBaseUrl, "'a'"]"#,
+                ".Fn::If",
+                "Fn::If takes a list of 3 arguments",
+            ),
+            (
+                r#"!Join ["", ["'a'", "'b'"]]"#,
+                "",
+                "Fn::Join is not supported by the gateway emulator here (it resolves !If, !Sub and !Ref)",
+            ),
+            ("!GetAtt Items.Arn", "", "Fn::GetAtt is not supported"),
+            ("{ a: b }", "", "expected a string, !If [Condition, a, b]"),
+            (
+                r#"!Sub "'${Items.Arn}'""#,
+                ".Fn::Sub",
+                "${Items.Arn}: a resource attribute",
+            ),
+            (
+                r#"!Sub "'${AWS::StackName}'""#,
+                ".Fn::Sub",
+                "${AWS::StackName}: the pseudo parameter AWS::StackName has no local value",
+            ),
+            (
+                r#"!Sub "'${Items}'""#,
+                ".Fn::Sub",
+                "${Items}: not a parameter of this template",
+            ),
+            (
+                r#"!Sub "'${NoDefault}'""#,
+                ".Fn::Sub",
+                "${NoDefault}: the parameter has no Default",
+            ),
+            (r#"!Sub "'${BaseUrl'""#, ".Fn::Sub", "unterminated ${"),
+            (
+                r#"!Sub "'${AWS::NoValue}'""#,
+                ".Fn::Sub",
+                "AWS::NoValue cannot be substituted",
+            ),
+            (
+                "!Ref Hosts",
+                ".Ref",
+                "!Ref Hosts: a CommaDelimitedList parameter, which the emulator cannot resolve to a string",
+            ),
+            (
+                r#"!Sub "Bearer ${Mode}""#,
+                "",
+                "expected a quoted static value",
+            ),
+            (
+                r#"!If [Loop, "'a'", "'b'"]"#,
+                "",
+                "Conditions.Loop2.Condition: condition Loop depends on itself",
+            ),
+            (
+                r#"!If [Unsupported, "'a'", "'b'"]"#,
+                "",
+                "Conditions.Unsupported.Fn::Equals[0]: Fn::Select is not supported by the gateway emulator here (it resolves !Ref and !Sub)",
+            ),
+            (
+                r#"!If [BadIf, "'a'", "'b'"]"#,
+                "",
+                "Conditions.BadIf.Fn::Equals[0]: Fn::If is not supported",
+            ),
+            (
+                r#"!If [Literal, "'a'", "'b'"]"#,
+                "",
+                "Conditions.Literal: expected a condition function (!Equals, !Not, !And, !Or and !Condition)",
+            ),
+            (
+                r#"!If [Lonely, "'a'", "'b'"]"#,
+                "",
+                "Conditions.Lonely.Fn::And: Fn::And takes a list of 2 to 10 conditions",
+            ),
+        ];
+        for (value, suffix, expected) in cases {
+            let message = error(value);
+            let location = format!("{header}{suffix}");
+            if expected.starts_with("Conditions.") {
+                assert!(message.starts_with("template: "), "{value}: {message}");
+            } else {
+                assert!(
+                    message.starts_with(&format!("{location}: ")),
+                    "{value}: {message} (expected at {location})"
+                );
+            }
+            assert!(message.contains(expected), "{value}: {message}");
+        }
+        // A long chain of conditions is refused, not a stack overflow.
+        let chain: String = (0..100)
+            .map(|i| format!("  C{i}: !Condition C{}\n", i + 1))
+            .collect();
+        let text = with_header(r#"!If [C0, "'a'", "'b'"]"#).replace(
+            "Conditions:\n",
+            &format!("Conditions:\n{chain}  C100: !Equals [a, a]\n"),
+        );
+        let message = error_of(&text);
+        assert!(message.contains("more than 64 deep"), "{message}");
+        let text = text.replace("!Condition C50", "!Equals [a, b]");
+        assert_eq!(echo_text(&text), static_value("b"));
+
+        // A resolved value is checked as a literal one is.
+        let newline = ParameterOverrides::new().set("BaseUrl", "a\nb");
+        let message = Template::parse_named_with(
+            &with_header(r#"!Sub "'${BaseUrl}'""#),
+            "template",
+            &newline,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(message, format!("{header}: not a valid header value"));
     }
 
     #[test]

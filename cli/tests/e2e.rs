@@ -29,6 +29,10 @@ mod demo;
 mod hardening;
 #[path = "e2e/keys.rs"]
 mod keys;
+#[path = "e2e/mcp.rs"]
+mod mcp;
+#[path = "e2e/oauth.rs"]
+mod oauth;
 #[path = "e2e/outage.rs"]
 mod outage;
 #[path = "e2e/resources.rs"]
@@ -105,6 +109,7 @@ macro_rules! e2e_tests {
                 expired_credentials_are_refused_from_the_cache => hardening::expired_credentials_are_refused_from_the_cache, ttl(hardening::LONG_TTL_SECS);
                 bodies_over_64_kib_are_refused => hardening::bodies_over_64_kib_are_refused, DEFAULT;
                 only_the_api_listens => hardening::only_the_api_listens, DEFAULT;
+                oauth_tokens_on_the_routes => oauth::oauth_tokens_on_the_routes, DEFAULT;
             );
         }
     };

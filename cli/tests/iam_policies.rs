@@ -470,7 +470,10 @@ impl World {
                 keys(Some(samples::pepper())),
                 clock.clone(),
             )),
-            Arc::new(ResourceService::new(keys(None), clock.clone())),
+            Arc::new(
+                ResourceService::new(keys(None), clock.clone())
+                    .with_resource_server(Arc::new(samples::resource_server())),
+            ),
         )
     }
 
@@ -567,6 +570,38 @@ async fn flows(world: &World) -> Vec<(&'static str, Value, i64)> {
             NOW,
         ));
         flows.push((binary, as_caller(event(file), DEV_SIGNER, "signer"), NOW));
+    }
+    // The MCP endpoint: every tool, as each role (its tools run the read routes' handlers, so its
+    // policy is theirs, united).
+    let tools = [
+        ("whoami", json!({})),
+        ("list_api_keys", json!({})),
+        ("list_organizations", json!({})),
+        ("list_locations", json!({"organizationId": "org_demo"})),
+        (
+            "list_location_packages",
+            json!({"locationId": "loc_demo_1"}),
+        ),
+        ("list_signing_packages", json!({})),
+        ("get_package", json!({"packageId": "pkg_demo_lease"})),
+    ];
+    for (tool, arguments) in tools {
+        let mut call = event("mcp.json");
+        call["body"] = json!(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": tool, "arguments": arguments}})
+            .to_string()
+        );
+        call["requestContext"]["authorizer"]["authType"] = json!("session");
+        call["requestContext"]["authorizer"]["clientId"] = json!("");
+        call["requestContext"]["authorizer"]["scopes"] = json!("read,write");
+        flows.push(("mcp", as_caller(call.clone(), DEV_ADMIN, "admin"), NOW));
+        flows.push((
+            "mcp",
+            memberships_omitted(as_caller(call.clone(), DEV_MANAGER, "manager")),
+            NOW,
+        ));
+        flows.push(("mcp", as_caller(call, DEV_SIGNER, "signer"), NOW));
     }
     // A full active-key set whose keys have all expired: create-key prunes it (a read and an update
     // outside the transaction), then creates.

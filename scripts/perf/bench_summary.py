@@ -12,7 +12,7 @@ from pathlib import Path
 
 JWT_RATIO_GOAL = 1.2
 API_KEY_GOAL_US = 3.0
-CASES = ("rs256_verify_raw", "jwt_decision", "jwt_decision_jwks", "api_key_decision", "jwks_key_lookup")
+CASES = ("rs256_verify_raw", "jwt_decision", "jwt_decision_jwks", "api_key_decision", "jwks_key_lookup", "oauth_decision")
 
 
 def median_ns(group: Path, case: str):
@@ -44,7 +44,12 @@ def main() -> int:
         if est:
             print(f"  {case:<20} {fmt(est[0])}   [{fmt(est[1]).strip()} .. {fmt(est[2]).strip()}]")
     print()
-    raw, jwt, jwks, key, lookup = (found[c] for c in CASES)
+    raw, jwt, jwks, key, lookup, oauth = (found[c] for c in CASES)
+    if raw and oauth:
+        line = f"  oauth_decision / rs256_verify_raw = {oauth[0] / raw[0]:.3f}x"
+        if jwt:
+            line += f"   (oauth_decision / jwt_decision = {oauth[0] / jwt[0]:.3f}x)"
+        print(line)
     if raw and jwt:
         ratio = jwt[0] / raw[0]
         overhead = jwt[0] - raw[0]

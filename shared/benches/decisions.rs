@@ -9,6 +9,9 @@
 //!   once before timing): the key cache's lookup with its age check, the path a Clerk deployment
 //!   takes (`jwt_decision` minus this is what the JWKS cache costs per decision).
 //! - `api_key_decision`: the same with an API key bearer.
+//! - `oauth_decision`: the same with a Clerk OAuth access token (`typ` `at+jwt`, same key, `aud` the
+//!   API's URL from the event's domain and stage): the session path plus the audience binding and the
+//!   scope mapping.
 //! - `jwks_key_lookup`: the JWKS key cache's warm lookup alone (the key of a kid, fresh keys): what the
 //!   maximum age adds to the warm path shows here, undiluted.
 //!
@@ -96,6 +99,7 @@ fn event(authorization: &str) -> AuthorizerEvent {
             "accountId": "123456789012",
             "resourceId": "a1b2c3",
             "stage": "prod",
+            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
             "identity": {"apiKey": "", "sourceIp": "198.51.100.7"},
             "resourcePath": "/v1/packages/{id}",
@@ -182,6 +186,17 @@ fn decisions(c: &mut Criterion) {
     let authorizer = authorizer_with(seeded(), pem);
     let jwt_event = event(&format!("Bearer {token}"));
     let key_event = event(&format!("Bearer {}", api_key.reveal()));
+    let access_token = {
+        let key = tokens::dev_key();
+        let claims = tokens::access_token_claims(
+            DEV_ISSUER,
+            USER_ID,
+            NOW,
+            "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod",
+        );
+        key.mint(&tokens::access_token_header(key.kid), &claims)
+    };
+    let oauth_event = event(&format!("Bearer {access_token}"));
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -205,6 +220,7 @@ fn decisions(c: &mut Criterion) {
         ("jwt", &authorizer, &jwt_event, "session"),
         ("jwt (jwks)", &jwks_authorizer, &jwt_event, "session"),
         ("api key", &authorizer, &key_event, "api_key"),
+        ("oauth", &authorizer, &oauth_event, "oauth"),
     ] {
         let response = rt.block_on(authorizer.handle(ev)).expect("no outage");
         let value = serde_json::to_value(&response).expect("serializes");
@@ -262,6 +278,15 @@ fn decisions(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(jwks_keys.key(black_box(kid)))
                 .expect("a known kid")
+        });
+    });
+
+    group.bench_function("oauth_decision", |b| {
+        b.iter(|| {
+            let response = rt
+                .block_on(authorizer.handle(black_box(&oauth_event)))
+                .expect("no outage");
+            serde_json::to_vec(&response).expect("serializes")
         });
     });
 

@@ -240,6 +240,7 @@ mod tests {
             key_id: Some("k_1".into()),
             scopes,
             session_id: None,
+            client_id: None,
             memberships: Memberships::default(),
             clerk_org_id: None,
             clerk_org_role: None,

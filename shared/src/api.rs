@@ -217,13 +217,13 @@ pub fn principal_of(request: &Request, now: i64) -> Result<Principal, ApiError> 
     }
 }
 
-/// The caller, who must be a signed-in user (session JWT), not an API key, with a valid credential
-/// at `now`.
+/// The caller, who must be a signed-in user (session JWT), not an API key or an OAuth client, with
+/// a valid credential at `now`.
 pub fn signed_in_user(request: &Request, now: i64) -> Result<Principal, ApiError> {
     let principal = principal_of(request, now)?;
     match principal.auth_type {
         AuthType::Session => Ok(principal),
-        AuthType::ApiKey => Err(ApiError::SignedInUserRequired),
+        AuthType::ApiKey | AuthType::OAuth => Err(ApiError::SignedInUserRequired),
     }
 }
 

@@ -12,15 +12,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::apikey::{self, ApiKeyPrefix, KeyHash, Pepper};
-use crate::authorizer_event::{AuthorizerAnswer, AuthorizerEvent};
+use crate::authorizer_event::{AuthorizerAnswer, AuthorizerEvent, GatewayFacts};
 use crate::bearer::{self, Credential};
 use crate::clock::{Clock, SystemClock};
 use crate::coldstart::{InitError, dynamodb_client, load_pepper};
 use crate::config::{AuthorizerConfig, ClerkKeyConfig, PepperSource};
 use crate::error::{Rejection, Unavailable};
-use crate::jwt::{ClerkVerifier, VerifierSettings, VerifyError};
+use crate::jwt::{ClerkVerifier, VerifiedToken, VerifierSettings, VerifyError};
 pub use crate::keys::http_client;
 use crate::keys::{IssuerKeys, KeyCacheOptions, KeySource};
+use crate::opaque_tokens::{OpaqueError, OpaqueTokens};
 
 use crate::policy::{self, HttpApiRefusals, MethodArn};
 use crate::principal::{AuthType, Memberships, Principal, Role, Scopes};
@@ -66,6 +67,7 @@ pub struct Authorizer<S> {
     clock: Arc<dyn Clock>,
     last_used: LastUsedWrites,
     http_api_refusals: HttpApiRefusals,
+    opaque: Option<OpaqueTokens>,
 }
 
 impl<S> std::fmt::Debug for Authorizer<S> {
@@ -73,6 +75,7 @@ impl<S> std::fmt::Debug for Authorizer<S> {
         f.debug_struct("Authorizer")
             .field("prefix", &self.prefix)
             .field("verifier", &self.verifier)
+            .field("opaque", &self.opaque)
             .finish()
     }
 }
@@ -114,7 +117,8 @@ impl Authorizer<DynamoStore> {
             ..options
         };
         let needs_secrets = matches!(config.pepper, PepperSource::SecretId(_))
-            || matches!(config.clerk.keys, ClerkKeyConfig::BackendApi { .. });
+            || matches!(config.clerk.keys, ClerkKeyConfig::BackendApi { .. })
+            || config.opaque_tokens.is_some();
         let secrets_client = needs_secrets.then(|| aws_sdk_secretsmanager::Client::new(sdk));
         let read_secret = async |id: &str| match &secrets_client {
             Some(client) => secrets::secret_string(client, id).await,
@@ -142,8 +146,17 @@ impl Authorizer<DynamoStore> {
             source,
             options,
         ));
+        let opaque = match &config.opaque_tokens {
+            Some(source) => Some(OpaqueTokens::new(
+                &source.api_url,
+                read_secret(&source.secret_id).await?,
+                options,
+            )),
+            None => None,
+        };
         let store = DynamoStore::new(dynamodb_client(sdk), config.table_name);
         let refusals = config.http_api_refusals;
+        let oauth = config.oauth;
         Ok(Authorizer::from_parts(Parts {
             prefix: config.api_key_prefix,
             pepper,
@@ -157,7 +170,8 @@ impl Authorizer<DynamoStore> {
             store,
             clock: Arc::new(SystemClock),
         })
-        .with_http_api_refusals(refusals))
+        .with_http_api_refusals(refusals)
+        .with_oauth(oauth, opaque))
     }
 }
 
@@ -173,7 +187,21 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             clock: parts.clock,
             last_used: LastUsedWrites::default(),
             http_api_refusals: HttpApiRefusals::default(),
+            opaque: None,
         }
+    }
+
+    /// What OAuth access tokens must satisfy, and the verifier of opaque ones (`None`: opaque
+    /// tokens are refused).
+    #[must_use]
+    pub fn with_oauth(
+        mut self,
+        settings: crate::oauth::OAuthSettings,
+        opaque: Option<OpaqueTokens>,
+    ) -> Self {
+        self.verifier = self.verifier.with_oauth(settings);
+        self.opaque = opaque;
+        self
     }
 
     /// How a payload 2.0 answer carries a refusal (`HTTP_API_REFUSALS`; default
@@ -236,13 +264,17 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             AuthorizerEvent::Policy {
                 method_arn,
                 authorization,
+                gateway,
             } => {
                 let method_arn = method_arn
                     .as_deref()
                     .ok_or(Unavailable::InvalidEvent("methodArn missing"))?;
                 let arn = MethodArn::parse(method_arn)
                     .map_err(|_| Unavailable::InvalidEvent("methodArn malformed"))?;
-                let decision = self.decide_header(authorization.value(), facts).await?;
+                let base = self.base_url(gateway);
+                let decision = self
+                    .decide_header(authorization.value(), base.as_deref(), facts)
+                    .await?;
                 Ok(match decision {
                     Decision::Allow(principal) => (
                         "allow",
@@ -257,11 +289,22 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             AuthorizerEvent::Simple {
                 route_arn,
                 authorization,
+                gateway,
             } => {
-                if route_arn.as_deref().is_none_or(str::is_empty) {
+                let Some(route_arn) = route_arn.as_deref().filter(|arn| !arn.is_empty()) else {
                     return Err(Unavailable::InvalidEvent("routeArn missing"));
-                }
-                let decision = self.decide_header(authorization.value(), facts).await?;
+                };
+                let base = self.base_url(gateway);
+                let decision = self
+                    .decide_header(authorization.value(), base.as_deref(), facts)
+                    .await?;
+                // An HTTP API has no gateway responses: `/mcp` writes its own 401 (naming the
+                // resource metadata URL), so its refusals always go through to it.
+                let refusals = if route_arn.ends_with(&format!("/{MCP_RESOURCE}")) {
+                    HttpApiRefusals::Route
+                } else {
+                    self.http_api_refusals
+                };
                 Ok(match decision {
                     Decision::Allow(principal) => (
                         "allow",
@@ -269,10 +312,7 @@ impl<S: AuthStore + 'static> Authorizer<S> {
                     ),
                     Decision::Deny(rejection) => (
                         rejection.code(),
-                        AuthorizerAnswer::Simple(policy::refuse_simple(
-                            rejection,
-                            self.http_api_refusals,
-                        )),
+                        AuthorizerAnswer::Simple(policy::refuse_simple(rejection, refusals)),
                     ),
                 })
             }
@@ -280,21 +320,45 @@ impl<S: AuthStore + 'static> Authorizer<S> {
         }
     }
 
+    /// The API's base URL as the caller reached it (`PUBLIC_BASE_URL`, or the event's domain and
+    /// stage): what an access token's audience must name when `OAUTH_RESOURCES` is unset.
+    fn base_url(&self, gateway: &GatewayFacts) -> Option<String> {
+        crate::oauth::public_base_url(
+            gateway.domain_name.as_deref(),
+            gateway.stage.as_deref(),
+            self.verifier.oauth().public_base_url.as_deref(),
+        )
+    }
+
     async fn decide_header(
         &self,
         header: Result<Option<&str>, Rejection>,
+        base: Option<&str>,
         facts: &mut DecisionFacts,
     ) -> Result<Decision, Unavailable> {
         match header {
-            Ok(value) => self.decide(value, facts).await,
+            Ok(value) => self.decide_at(value, base, facts).await,
             Err(rejection) => Ok(Decision::Deny(rejection)),
         }
     }
 
-    /// Decides on an `Authorization` header value.
+    /// Decides on an `Authorization` header value, for a request that did not say where it was
+    /// sent (an OAuth access token then needs `OAUTH_RESOURCES` or `PUBLIC_BASE_URL` to match).
     pub async fn decide(
         &self,
         authorization: Option<&str>,
+        facts: &mut DecisionFacts,
+    ) -> Result<Decision, Unavailable> {
+        let base = self.verifier.oauth().public_base_url.clone();
+        self.decide_at(authorization, base.as_deref(), facts).await
+    }
+
+    /// Decides on an `Authorization` header value sent to the API at `base` (see
+    /// [`crate::oauth::public_base_url`]).
+    pub async fn decide_at(
+        &self,
+        authorization: Option<&str>,
+        base: Option<&str>,
         facts: &mut DecisionFacts,
     ) -> Result<Decision, Unavailable> {
         let token = match bearer::bearer_token(authorization) {
@@ -306,9 +370,10 @@ impl<S: AuthStore + 'static> Authorizer<S> {
                 facts.auth_type = Some(AuthType::ApiKey);
                 self.decide_api_key(key, facts).await
             }
-            Credential::Session(jwt) => {
-                facts.auth_type = Some(AuthType::Session);
-                self.decide_session(jwt, facts).await
+            Credential::Jwt(jwt) => self.decide_jwt(jwt, base, facts).await,
+            Credential::OpaqueOAuth(token) => {
+                facts.auth_type = Some(AuthType::OAuth);
+                self.decide_opaque(token, facts).await
             }
         }
     }
@@ -352,6 +417,7 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             key_id: Some(record.key_id),
             scopes: record.scopes,
             session_id: None,
+            client_id: None,
             memberships,
             clerk_org_id: None,
             clerk_org_role: None,
@@ -360,12 +426,13 @@ impl<S: AuthStore + 'static> Authorizer<S> {
         }))
     }
 
-    async fn decide_session(
+    async fn decide_jwt(
         &self,
         jwt: &str,
+        base: Option<&str>,
         facts: &mut DecisionFacts,
     ) -> Result<Decision, Unavailable> {
-        let verified = match self.verifier.verify(jwt).await {
+        let verified = match self.verifier.verify_any(jwt, base).await {
             Ok(verified) => verified,
             Err((error, kid)) => {
                 facts.kid = kid;
@@ -375,8 +442,24 @@ impl<S: AuthStore + 'static> Authorizer<S> {
                 };
             }
         };
-        facts.kid = Some(verified.kid);
-        let claims = verified.claims;
+        let (claims, kid) = match verified {
+            VerifiedToken::Session(verified) => (verified.claims, verified.kid),
+            VerifiedToken::AccessToken(claims, kid) => {
+                facts.auth_type = Some(AuthType::OAuth);
+                facts.kid = Some(kid);
+                return self
+                    .allow_oauth(
+                        claims.sub,
+                        claims.client_id,
+                        &claims.scopes,
+                        claims.valid_until,
+                        facts,
+                    )
+                    .await;
+            }
+        };
+        facts.auth_type = Some(AuthType::Session);
+        facts.kid = Some(kid);
         facts.user_id = Some(claims.sub.clone());
         let Ok((role, memberships)) = standing(self.store.user(&claims.sub).await?) else {
             return deny(facts, "suspended", Rejection::AccountSuspended);
@@ -388,6 +471,7 @@ impl<S: AuthStore + 'static> Authorizer<S> {
             key_id: None,
             scopes: Scopes::ALL,
             session_id: claims.sid,
+            client_id: None,
             memberships,
             clerk_org_id: claims.org_id,
             clerk_org_role: claims.org_role,
@@ -398,6 +482,72 @@ impl<S: AuthStore + 'static> Authorizer<S> {
 }
 
 impl<S: AuthStore + 'static> Authorizer<S> {
+    /// An opaque `oat_` token: verified through Clerk's Backend API when `CLERK_OAUTH_OPAQUE=true`,
+    /// refused otherwise.
+    async fn decide_opaque(
+        &self,
+        token: &str,
+        facts: &mut DecisionFacts,
+    ) -> Result<Decision, Unavailable> {
+        let Some(opaque) = &self.opaque else {
+            return deny(facts, "opaque_oauth_disabled", Rejection::InvalidToken);
+        };
+        match opaque.verify(token, self.clock.now_unix()).await {
+            Ok(claims) => {
+                if !self.verifier.oauth().client_allowed(&claims.client_id) {
+                    facts.user_id = Some(claims.sub);
+                    return deny(facts, "client_not_allowed", Rejection::InvalidToken);
+                }
+                self.allow_oauth(
+                    claims.sub,
+                    claims.client_id,
+                    &claims.scopes,
+                    claims.valid_until,
+                    facts,
+                )
+                .await
+            }
+            Err(OpaqueError::Refused(reason)) => deny(facts, reason, Rejection::InvalidToken),
+            Err(OpaqueError::Unavailable(reason)) => Err(Unavailable::OAuthVerification(reason)),
+        }
+    }
+
+    /// The Allow for a verified OAuth access token: the role and memberships of the user's record,
+    /// the token's scopes mapped to Gatehouse's (`OAUTH_SCOPE_MAP`). The route side scopes the
+    /// request to the user's default key (`self_service::KeyService::scoped`).
+    async fn allow_oauth(
+        &self,
+        sub: String,
+        client_id: String,
+        oauth_scopes: &[String],
+        valid_until: i64,
+        facts: &mut DecisionFacts,
+    ) -> Result<Decision, Unavailable> {
+        facts.user_id = Some(sub.clone());
+        let Ok((role, memberships)) = standing(self.store.user(&sub).await?) else {
+            return deny(facts, "suspended", Rejection::AccountSuspended);
+        };
+        let scopes = self
+            .verifier
+            .oauth()
+            .scope_map
+            .map(oauth_scopes.iter().map(String::as_str));
+        Ok(Decision::Allow(Principal {
+            user_id: sub,
+            auth_type: AuthType::OAuth,
+            role,
+            key_id: None,
+            scopes,
+            session_id: None,
+            client_id: Some(client_id),
+            memberships,
+            clerk_org_id: None,
+            clerk_org_role: None,
+            memberships_omitted: false,
+            expires_at: Some(valid_until),
+        }))
+    }
+
     /// Keeps `lastUsedAt` roughly current without a write per request and without delaying the
     /// answer: nothing is written when the record (or this container) wrote it less than
     /// [`LAST_USED_INTERVAL_SECS`] ago; otherwise one conditional write runs in the background, and a
@@ -452,6 +602,9 @@ impl LastUsedWrites {
         true
     }
 }
+
+/// The MCP endpoint's resource in a route ARN (`…/POST/mcp`).
+const MCP_RESOURCE: &str = "mcp";
 
 /// Records why, and denies.
 fn deny(

@@ -32,6 +32,8 @@ pub enum AuthorizerEvent {
         method_arn: Option<String>,
         /// The `Authorization` header.
         authorization: AuthorizationHeader,
+        /// Where the request was sent.
+        gateway: GatewayFacts,
     },
     /// An HTTP API payload 2.0 event: answered with a simple response.
     Simple {
@@ -39,9 +41,21 @@ pub enum AuthorizerEvent {
         route_arn: Option<String>,
         /// The `Authorization` header.
         authorization: AuthorizationHeader,
+        /// Where the request was sent.
+        gateway: GatewayFacts,
     },
     /// Anything else; the text names what it is.
     Unsupported(&'static str),
+}
+
+/// Where a request was sent, from the event's `requestContext`: what an OAuth access token's
+/// audience is checked against when `OAUTH_RESOURCES` is unset (see [`crate::oauth::public_base_url`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayFacts {
+    /// `requestContext.domainName`.
+    pub domain_name: Option<String>,
+    /// `requestContext.stage`.
+    pub stage: Option<String>,
 }
 
 /// The `Authorization` values an event carries (names compared case-insensitively, in `headers` and
@@ -124,7 +138,7 @@ impl<'de> Deserialize<'de> for AuthorizerEvent {
 
 struct EventVisitor;
 
-/// The fields of `requestContext` that tell a WebSocket event apart.
+/// The fields of `requestContext` that tell a WebSocket event apart, and where the request went.
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RequestContextProbe {
@@ -132,6 +146,10 @@ struct RequestContextProbe {
     event_type: Option<IgnoredAny>,
     #[serde(default)]
     connection_id: Option<IgnoredAny>,
+    #[serde(default)]
+    domain_name: Option<String>,
+    #[serde(default)]
+    stage: Option<String>,
 }
 
 impl<'de> Visitor<'de> for EventVisitor {
@@ -149,6 +167,7 @@ impl<'de> Visitor<'de> for EventVisitor {
         let mut headers = AuthorizationHeader::default();
         let mut multi = AuthorizationHeader::default();
         let mut websocket = false;
+        let mut gateway = GatewayFacts::default();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
                 "version" => version = map.next_value()?,
@@ -158,9 +177,13 @@ impl<'de> Visitor<'de> for EventVisitor {
                 "headers" => headers = map.next_value::<SingleValues>()?.0,
                 "multiValueHeaders" => multi = map.next_value::<MultiValues>()?.0,
                 "requestContext" => {
-                    let probe: Option<RequestContextProbe> = map.next_value()?;
-                    websocket =
-                        probe.is_some_and(|p| p.event_type.is_some() || p.connection_id.is_some());
+                    if let Some(probe) = map.next_value::<Option<RequestContextProbe>>()? {
+                        websocket = probe.event_type.is_some() || probe.connection_id.is_some();
+                        gateway = GatewayFacts {
+                            domain_name: probe.domain_name,
+                            stage: probe.stage,
+                        };
+                    }
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -174,10 +197,12 @@ impl<'de> Visitor<'de> for EventVisitor {
             (Some("REQUEST"), None | Some("1.0")) => AuthorizerEvent::Policy {
                 method_arn,
                 authorization,
+                gateway,
             },
             (Some("REQUEST"), Some("2.0")) => AuthorizerEvent::Simple {
                 route_arn,
                 authorization,
+                gateway,
             },
             (Some("REQUEST"), Some(_)) => {
                 AuthorizerEvent::Unsupported("an event with an unknown payload format version")
@@ -311,13 +336,17 @@ mod tests {
             "type": "REQUEST", "methodArn": "arn:m",
             "headers": {"Authorization": "Bearer a", "Host": "x"},
             "multiValueHeaders": {"Authorization": ["Bearer a"]},
-            "requestContext": {"stage": "prod"}
+            "requestContext": {"stage": "prod", "domainName": "api.example.com"}
         }));
         assert_eq!(
             rest,
             AuthorizerEvent::Policy {
                 method_arn: Some("arn:m".into()),
-                authorization: header(Some("Bearer a"), 1)
+                authorization: header(Some("Bearer a"), 1),
+                gateway: GatewayFacts {
+                    domain_name: Some("api.example.com".into()),
+                    stage: Some("prod".into()),
+                },
             }
         );
         let http_v1 = parse(json!({
@@ -328,7 +357,8 @@ mod tests {
             http_v1,
             AuthorizerEvent::Policy {
                 method_arn: Some("arn:m".into()),
-                authorization: header(Some("Bearer b"), 1)
+                authorization: header(Some("Bearer b"), 1),
+                gateway: GatewayFacts::default(),
             }
         );
     }
@@ -344,7 +374,8 @@ mod tests {
             event,
             AuthorizerEvent::Simple {
                 route_arn: Some("arn:r".into()),
-                authorization: header(Some("Bearer c"), 1)
+                authorization: header(Some("Bearer c"), 1),
+                gateway: GatewayFacts::default(),
             }
         );
     }

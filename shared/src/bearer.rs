@@ -1,5 +1,6 @@
 //! Parsing of the `Authorization` header (README "How a request is decided") and classification of the bearer token
-//! as an API key or a Clerk session JWT. It works on borrowed slices with no `split()[1]` indexing and
+//! as an API key, a Clerk opaque OAuth access token or a JWT (a Clerk session token or OAuth access
+//! token; the JWT's header tells which, see `crate::jwt`). It works on borrowed slices with no `split()[1]` indexing and
 //! no string replacement, so no header value can make it panic or smuggle a second token through.
 
 use crate::error::Rejection;
@@ -9,9 +10,14 @@ use crate::error::Rejection;
 pub enum Credential<'a> {
     /// Starts with the configured API key prefix.
     ApiKey(&'a str),
-    /// Anything else is treated as a Clerk session JWT.
-    Session(&'a str),
+    /// Starts with [`OPAQUE_OAUTH_PREFIX`]: a Clerk opaque OAuth access token.
+    OpaqueOAuth(&'a str),
+    /// Anything else is treated as a JWT: a Clerk session token or OAuth access token.
+    Jwt(&'a str),
 }
+
+/// The prefix of Clerk's opaque OAuth access tokens.
+pub const OPAQUE_OAUTH_PREFIX: &str = "oat_";
 
 /// Extracts the token from an `Authorization` header value.
 ///
@@ -41,12 +47,14 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, Rejection> {
     Ok(token)
 }
 
-/// Classifies a token by the API key prefix.
+/// Classifies a token by its prefix: the API key prefix first, then Clerk's opaque OAuth prefix.
 pub fn classify<'a>(token: &'a str, api_key_prefix: &str) -> Credential<'a> {
     if token.starts_with(api_key_prefix) {
         Credential::ApiKey(token)
+    } else if token.starts_with(OPAQUE_OAUTH_PREFIX) {
+        Credential::OpaqueOAuth(token)
     } else {
-        Credential::Session(token)
+        Credential::Jwt(token)
     }
 }
 
@@ -110,7 +118,11 @@ mod tests {
     #[test]
     fn classification_is_by_prefix() {
         assert_eq!(classify("sf_abc", "sf_"), Credential::ApiKey("sf_abc"));
-        assert_eq!(classify("eyJ.x.y", "sf_"), Credential::Session("eyJ.x.y"));
-        assert_eq!(classify("SF_abc", "sf_"), Credential::Session("SF_abc"));
+        assert_eq!(classify("eyJ.x.y", "sf_"), Credential::Jwt("eyJ.x.y"));
+        assert_eq!(classify("SF_abc", "sf_"), Credential::Jwt("SF_abc"));
+        assert_eq!(
+            classify("oat_abc", "sf_"),
+            Credential::OpaqueOAuth("oat_abc")
+        );
     }
 }

@@ -80,6 +80,20 @@ pub struct AuthorizerConfig {
     /// `HTTP_API_REFUSALS`: `route` (default) or `gateway`; how an HTTP API payload 2.0 answer
     /// carries a refusal (see [`crate::policy::HttpApiRefusals`]).
     pub http_api_refusals: crate::policy::HttpApiRefusals,
+    /// OAuth access tokens (`OAUTH_*`, `CLERK_OAUTH_OPAQUE`, `PUBLIC_BASE_URL`).
+    pub oauth: crate::oauth::OAuthSettings,
+    /// With `CLERK_OAUTH_OPAQUE=true`: the Clerk secret key's secret (`CLERK_SECRET_KEY_SECRET_ID`)
+    /// and the Backend API (`CLERK_API_URL`) that verify opaque tokens.
+    pub opaque_tokens: Option<OpaqueTokenSource>,
+}
+
+/// Where opaque OAuth tokens are verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpaqueTokenSource {
+    /// `CLERK_SECRET_KEY_SECRET_ID`.
+    pub secret_id: String,
+    /// `CLERK_API_URL` (default `https://api.clerk.com`).
+    pub api_url: String,
 }
 
 /// Reads variables through a lookup function, so tests need not touch the process environment.
@@ -165,7 +179,8 @@ fn scheme_and_host(value: &str) -> Result<(&str, &str), &'static str> {
     Ok((scheme, host))
 }
 
-fn parse_bool(var: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
+/// A boolean setting: `true` or `false` (case-insensitive); unset is false.
+pub fn parse_bool(var: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
     match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
@@ -323,12 +338,41 @@ impl AuthorizerConfig {
             Some("gateway") => crate::policy::HttpApiRefusals::Gateway,
             Some(_) => return Err(invalid("HTTP_API_REFUSALS", "must be route or gateway")),
         };
+        let oauth = crate::oauth::OAuthSettings::from_env(env)?;
+        let opaque_tokens = match (oauth.opaque, env.get("CLERK_SECRET_KEY_SECRET_ID")) {
+            (false, _) => None,
+            (true, Some(secret_id)) => Some(OpaqueTokenSource {
+                secret_id,
+                api_url: match env.get("CLERK_API_URL") {
+                    Some(url) => parse_url("CLERK_API_URL", &url)?,
+                    None => "https://api.clerk.com".to_owned(),
+                },
+            }),
+            (true, None) => {
+                return Err(invalid(
+                    "CLERK_OAUTH_OPAQUE",
+                    "needs CLERK_SECRET_KEY_SECRET_ID (opaque tokens are verified through Clerk's Backend API)",
+                ));
+            }
+        };
+        if api_key_prefix
+            .as_str()
+            .starts_with(crate::bearer::OPAQUE_OAUTH_PREFIX)
+            || crate::bearer::OPAQUE_OAUTH_PREFIX.starts_with(api_key_prefix.as_str())
+        {
+            return Err(invalid(
+                "API_KEY_PREFIX",
+                "must not overlap oat_, the prefix of Clerk's opaque OAuth tokens",
+            ));
+        }
         Ok(AuthorizerConfig {
             table_name,
             api_key_prefix,
             pepper,
             clerk,
             http_api_refusals,
+            oauth,
+            opaque_tokens,
         })
     }
 }
@@ -367,6 +411,64 @@ mod tests {
         assert!(!config.clerk.allow_pending_sessions);
         assert_eq!(config.clerk.jwks_max_age_secs, 300);
         assert!(matches!(config.pepper, PepperSource::SecretId(ref id) if id == "pepper"));
+    }
+
+    #[test]
+    fn oauth_settings_are_read_and_checked() {
+        let config = AuthorizerConfig::from_env(&env(&BASE)).unwrap();
+        assert_eq!(config.oauth, crate::oauth::OAuthSettings::default());
+        assert_eq!(config.opaque_tokens, None);
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            (
+                "OAUTH_RESOURCES",
+                "https://api.example.com/, https://api.example.com/mcp",
+            ),
+            ("OAUTH_CLIENT_IDS", "a, b"),
+            ("OAUTH_ALLOW_MISSING_AUDIENCE", "TRUE"),
+            ("OAUTH_SCOPE_MAP", "profile=read"),
+            ("CLERK_OAUTH_OPAQUE", "true"),
+            ("CLERK_SECRET_KEY_SECRET_ID", "clerk-secret"),
+            ("PUBLIC_BASE_URL", "https://api.example.com/"),
+        ]);
+        let config = AuthorizerConfig::from_env(&env(&pairs)).unwrap();
+        assert_eq!(
+            config.oauth.resources,
+            Some(vec![
+                "https://api.example.com".to_owned(),
+                "https://api.example.com/mcp".to_owned()
+            ])
+        );
+        assert_eq!(
+            config.oauth.client_ids,
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert!(config.oauth.allow_missing_audience);
+        assert_eq!(config.oauth.scope_map.supported(), ["profile"]);
+        assert_eq!(
+            config.oauth.public_base_url.as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            config.opaque_tokens,
+            Some(OpaqueTokenSource {
+                secret_id: "clerk-secret".to_owned(),
+                api_url: "https://api.clerk.com".to_owned()
+            })
+        );
+        for (var, value) in [
+            ("OAUTH_RESOURCES", "http://api.example.com"),
+            ("OAUTH_ALLOW_MISSING_AUDIENCE", "yes"),
+            ("OAUTH_SCOPE_MAP", "profile=admin"),
+            ("CLERK_OAUTH_OPAQUE", "true"),
+            ("PUBLIC_BASE_URL", "ftp://x"),
+            ("API_KEY_PREFIX", "oat_"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((var, value));
+            let error = AuthorizerConfig::from_env(&env(&pairs)).unwrap_err();
+            assert_eq!(error.var, var, "{var}={value}: {error}");
+        }
     }
 
     #[test]

@@ -100,6 +100,10 @@ pub enum Unavailable {
     /// The operating system's random generator failed.
     #[error("random generator failed")]
     Random,
+    /// Clerk's Backend API could not verify an opaque OAuth token (timeout, 5xx, our own key
+    /// refused, an unreadable answer).
+    #[error("OAuth token verification unavailable: {0}")]
+    OAuthVerification(String),
 }
 
 impl Unavailable {
@@ -112,6 +116,7 @@ impl Unavailable {
             Unavailable::InvalidEvent(_) => "Gatehouse.InvalidEvent",
             Unavailable::UnsupportedEvent(_) => "Gatehouse.UnsupportedEvent",
             Unavailable::Random => "Gatehouse.RandomUnavailable",
+            Unavailable::OAuthVerification(_) => "Gatehouse.OAuthVerificationUnavailable",
         }
     }
 }

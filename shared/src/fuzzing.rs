@@ -109,7 +109,8 @@ pub fn authorization_header(data: &[u8]) {
     assert!(!token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()));
     match crate::bearer::classify(token, "sf_") {
         crate::bearer::Credential::ApiKey(key) => assert!(key.starts_with("sf_")),
-        crate::bearer::Credential::Session(jwt) => assert!(!jwt.starts_with("sf_")),
+        crate::bearer::Credential::OpaqueOAuth(token) => assert!(token.starts_with("oat_")),
+        crate::bearer::Credential::Jwt(jwt) => assert!(!jwt.starts_with("sf_")),
     }
 }
 
@@ -180,7 +181,12 @@ pub fn jwt(data: &[u8]) {
     if let Ok(header) = jwt::parse_header(parts.header) {
         let raw = decoded_json(parts.header);
         assert_eq!(raw["alg"], "RS256");
-        assert!(raw.get("typ").is_none_or(|typ| typ == "JWT"));
+        match header.kind {
+            jwt::TokenKind::Session => assert!(raw.get("typ").is_none_or(|typ| typ == "JWT")),
+            jwt::TokenKind::AccessToken => assert!(raw["typ"].as_str().is_some_and(|typ| {
+                typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+            })),
+        }
         assert!(raw.get("crit").is_none());
         assert_eq!(raw["kid"].as_str(), Some(header.kid.as_str()));
         assert!(!header.kid.is_empty() && header.kid.len() <= 128 && !header.kid.contains(".."));
@@ -195,8 +201,40 @@ pub fn jwt(data: &[u8]) {
         assert!(raw["nbf"].as_i64().is_none_or(|nbf| nbf <= FUZZ_NOW + 5));
         assert_eq!(claims.azp.as_deref(), Some("https://app.example.com"));
         assert!(matches!(claims.sts.as_deref(), None | Some("active")));
+        assert!(
+            raw.get("client_id").is_none(),
+            "access-token claims read as a session"
+        );
+    }
+    // The same payload as an OAuth access token for the fuzz API: every accepted one names it.
+    if let Ok(claims) = harness
+        .verifier
+        .check_access_token_claims(parts.payload, Some(FUZZ_RESOURCE))
+    {
+        let raw = decoded_json(parts.payload);
+        assert_eq!(raw["iss"], FUZZ_ISSUER);
+        assert_eq!(raw["client_id"].as_str(), Some(claims.client_id.as_str()));
+        assert!(
+            FUZZ_NOW < claims.valid_until,
+            "accepted an expired access token"
+        );
+        assert!(raw.get("sts").is_none());
+        let aud = &raw["aud"];
+        let names = |value: &Value| {
+            value.as_str().is_some_and(|a| {
+                let a = a.trim_end_matches('/');
+                a == FUZZ_RESOURCE || a == format!("{FUZZ_RESOURCE}/mcp")
+            })
+        };
+        assert!(
+            names(aud) || aud.as_array().is_some_and(|list| list.iter().any(names)),
+            "accepted an access token for another resource: {aud}"
+        );
     }
 }
+
+/// The API the fuzzed access tokens are checked against.
+const FUZZ_RESOURCE: &str = "https://api.fuzz.invalid/prod";
 
 /// A JWKS document: only well-formed JSON with at least one usable RSA key is Ok.
 pub fn jwks(data: &[u8]) {

@@ -1,4 +1,7 @@
-//! Verification of Clerk session JWTs (README "Clerk session tokens").
+//! Verification of Clerk session JWTs (README "Clerk session tokens") and Clerk OAuth access tokens
+//! issued as JWTs (README "OAuth access tokens and MCP"): one key cache, one signature check, and
+//! two claim sets told apart by the header's `typ` (`at+jwt` is an access token, absent or `JWT` a
+//! session token), so neither is ever accepted as the other.
 //!
 //! `jsonwebtoken` (aws-lc-rs backend) supplies key parsing and the RS256 signature check. Everything
 //! around it is here, because the crate's `Validation` reads the system clock and cannot express
@@ -23,6 +26,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use crate::clock::Clock;
 use crate::error::Rejection;
 use crate::keys::{IssuerKeys, KeyFetchError, KeyLookupError};
+use crate::oauth::OAuthSettings;
 
 /// Longest token accepted, in bytes (8 KiB).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -94,6 +98,20 @@ pub enum InvalidReason {
     PendingSession,
     #[error("sts not recognised")]
     BadSessionStatus,
+    #[error("an access token (typ at+jwt) is not a session token")]
+    AccessTokenAsSession,
+    #[error("a session token is not an access token")]
+    SessionAsAccessToken,
+    #[error("client_id missing or malformed")]
+    BadClientId,
+    #[error("jti missing or malformed")]
+    BadTokenId,
+    #[error("aud missing")]
+    MissingAudience,
+    #[error("aud names none of the API's resources")]
+    WrongAudience,
+    #[error("client not allowed")]
+    UnauthorizedClient,
 }
 
 impl InvalidReason {
@@ -130,6 +148,13 @@ impl InvalidReason {
             InvalidReason::UnauthorizedParty => "bad_azp",
             InvalidReason::PendingSession => "pending_session",
             InvalidReason::BadSessionStatus => "bad_sts",
+            InvalidReason::AccessTokenAsSession => "access_token_as_session",
+            InvalidReason::SessionAsAccessToken => "session_as_access_token",
+            InvalidReason::BadClientId => "bad_client_id",
+            InvalidReason::BadTokenId => "bad_jti",
+            InvalidReason::MissingAudience => "missing_aud",
+            InvalidReason::WrongAudience => "wrong_aud",
+            InvalidReason::UnauthorizedClient => "client_not_allowed",
         }
     }
 }
@@ -184,9 +209,43 @@ pub struct Verified {
     pub kid: String,
 }
 
+/// The claims of a verified OAuth access token that Gatehouse uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenClaims {
+    /// The Clerk user id the token acts for.
+    pub sub: String,
+    /// The OAuth client it was issued to.
+    pub client_id: String,
+    /// The granted OAuth scopes (`scope`, space-separated, or `scp`), as issued.
+    pub scopes: Vec<String>,
+    /// Expiry.
+    pub exp: i64,
+    /// `exp` plus the clock skew: the first instant the token is refused.
+    pub valid_until: i64,
+}
+
+/// What kind of JWT a header announces (its `typ`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// `typ` absent or `JWT`: a Clerk session token.
+    Session,
+    /// `typ` `at+jwt` or `application/at+jwt` (RFC 9068): an OAuth access token.
+    AccessToken,
+}
+
+/// A verified JWT of either kind.
+#[derive(Debug, Clone)]
+pub enum VerifiedToken {
+    /// A session token.
+    Session(Verified),
+    /// An OAuth access token, and the kid that verified it.
+    AccessToken(AccessTokenClaims, String),
+}
+
 /// Verifies Clerk session JWTs for one issuer.
 pub struct ClerkVerifier {
     settings: VerifierSettings,
+    oauth: OAuthSettings,
     keys: Arc<IssuerKeys>,
     clock: Arc<dyn Clock>,
 }
@@ -204,9 +263,22 @@ impl ClerkVerifier {
     pub fn new(settings: VerifierSettings, keys: Arc<IssuerKeys>, clock: Arc<dyn Clock>) -> Self {
         Self {
             settings,
+            oauth: OAuthSettings::default(),
             keys,
             clock,
         }
+    }
+
+    /// Sets what OAuth access tokens must satisfy (audience, clients, scope map).
+    #[must_use]
+    pub fn with_oauth(mut self, oauth: OAuthSettings) -> Self {
+        self.oauth = oauth;
+        self
+    }
+
+    /// The OAuth settings.
+    pub fn oauth(&self) -> &OAuthSettings {
+        &self.oauth
     }
 
     /// The key cache (shared with whoever wants to prefetch or inspect it).
@@ -214,10 +286,33 @@ impl ClerkVerifier {
         &self.keys
     }
 
-    /// Verifies `token`. On failure, the kid (when the header was readable) is returned for logging.
+    /// Verifies `token` as a session token (an access token is refused). On failure, the kid (when
+    /// the header was readable) is returned for logging.
     pub async fn verify(&self, token: &str) -> Result<Verified, (VerifyError, Option<String>)> {
         let parts = split(token).map_err(|r| (r.into(), None))?;
         let header = parse_header(parts.header).map_err(|r| (r.into(), None))?;
+        if header.kind == TokenKind::AccessToken {
+            return Err((InvalidReason::AccessTokenAsSession.into(), Some(header.kid)));
+        }
+        match self.verify_any(token, None).await? {
+            VerifiedToken::Session(verified) => Ok(verified),
+            VerifiedToken::AccessToken(_, kid) => {
+                Err((InvalidReason::AccessTokenAsSession.into(), Some(kid)))
+            }
+        }
+    }
+
+    /// Verifies `token` as whichever kind its header announces: a session token, or an OAuth access
+    /// token whose `aud` must name this API (`base` is the API's URL as the gateway reports it, see
+    /// [`crate::oauth::public_base_url`]; used when `OAUTH_RESOURCES` is unset).
+    pub async fn verify_any(
+        &self,
+        token: &str,
+        base: Option<&str>,
+    ) -> Result<VerifiedToken, (VerifyError, Option<String>)> {
+        let parts = split(token).map_err(|r| (r.into(), None))?;
+        let header = parse_header(parts.header).map_err(|r| (r.into(), None))?;
+        let kind = header.kind;
         let kid = header.kid;
         let key = match self.keys.key(&kid).await {
             Ok(key) => key,
@@ -236,17 +331,27 @@ impl ClerkVerifier {
         if !signature_ok {
             return Err((InvalidReason::BadSignature.into(), Some(kid)));
         }
-        match self.check_claims(parts.payload) {
-            Ok(claims) => Ok(Verified { claims, kid }),
-            Err(reason) => Err((reason.into(), Some(kid))),
-        }
+        let verified = match kind {
+            TokenKind::Session => self.check_claims(parts.payload).map(|claims| {
+                VerifiedToken::Session(Verified {
+                    claims,
+                    kid: kid.clone(),
+                })
+            }),
+            TokenKind::AccessToken => self
+                .check_access_token_claims(parts.payload, base)
+                .map(|claims| VerifiedToken::AccessToken(claims, kid.clone())),
+        };
+        verified.map_err(|reason| (reason.into(), Some(kid)))
     }
 
-    pub(crate) fn check_claims(&self, payload_b64: &str) -> Result<SessionClaims, InvalidReason> {
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .map_err(|_| InvalidReason::Malformed)?;
-        let raw: RawClaims = serde_json::from_slice(&payload).map_err(|e| {
+    /// The checks every Clerk JWT gets, whatever its kind: `iss`, `sub`, `exp`, `nbf`, `iat`.
+    /// Returns the claims, the subject and the first instant the token is refused.
+    fn common_claims<'p>(
+        &self,
+        payload: &'p [u8],
+    ) -> Result<(RawClaims<'p>, String, i64, i64), InvalidReason> {
+        let raw: RawClaims = serde_json::from_slice(payload).map_err(|e| {
             if e.to_string().starts_with(DUPLICATE) {
                 InvalidReason::DuplicateMember
             } else {
@@ -257,8 +362,8 @@ impl ClerkVerifier {
         if raw.iss.as_deref() != Some(s.issuer.as_str()) {
             return Err(InvalidReason::WrongIssuer);
         }
-        let sub = match raw.sub {
-            Some(Subject::Text(sub)) if crate::principal::is_valid_id(&sub) => sub.into_owned(),
+        let sub = match &raw.sub {
+            Some(Subject::Text(sub)) if crate::principal::is_valid_id(sub) => sub.to_string(),
             _ => return Err(InvalidReason::BadSubject),
         };
         let now = self.clock.now_unix();
@@ -275,6 +380,68 @@ impl ClerkVerifier {
         if raw.iat.is_some_and(|iat| iat > now.saturating_add(skew)) {
             return Err(InvalidReason::IssuedInFuture);
         }
+        Ok((raw, sub, exp, valid_until))
+    }
+
+    /// The access-token checks (README "OAuth access tokens and MCP"): the common ones, then
+    /// `client_id` (present, allowed), `jti`, and the audience binding of RFC 8707.
+    pub(crate) fn check_access_token_claims(
+        &self,
+        payload_b64: &str,
+        base: Option<&str>,
+    ) -> Result<AccessTokenClaims, InvalidReason> {
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| InvalidReason::Malformed)?;
+        let (raw, sub, exp, valid_until) = self.common_claims(&payload)?;
+        // Session-only claims on a token that says it is an access token: something is confused.
+        if raw.sts.is_some() {
+            return Err(InvalidReason::SessionAsAccessToken);
+        }
+        let client_id = match raw.client_id.as_deref() {
+            Some(id) if is_printable_id(id) => id.to_owned(),
+            _ => return Err(InvalidReason::BadClientId),
+        };
+        if !raw.jti.as_deref().is_some_and(is_printable_id) {
+            return Err(InvalidReason::BadTokenId);
+        }
+        match &raw.aud {
+            None if self.oauth.allow_missing_audience => {}
+            None => return Err(InvalidReason::MissingAudience),
+            Some(aud) if self.oauth.audience_matches(aud, base) => {}
+            Some(_) => return Err(InvalidReason::WrongAudience),
+        }
+        if !self.oauth.client_allowed(&client_id) {
+            return Err(InvalidReason::UnauthorizedClient);
+        }
+        let scopes = match (raw.scope.as_deref(), raw.scp) {
+            (Some(scope), _) => scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            (None, Some(scp)) => scp,
+            (None, None) => Vec::new(),
+        };
+        Ok(AccessTokenClaims {
+            sub,
+            client_id,
+            scopes,
+            exp,
+            valid_until,
+        })
+    }
+
+    pub(crate) fn check_claims(&self, payload_b64: &str) -> Result<SessionClaims, InvalidReason> {
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| InvalidReason::Malformed)?;
+        let (raw, sub, exp, valid_until) = self.common_claims(&payload)?;
+        // An access token's claims on a token whose header says session: never a session.
+        if raw.client_id.is_some() {
+            return Err(InvalidReason::AccessTokenAsSession);
+        }
+        let s = &self.settings;
         if let Some(parties) = &s.authorized_parties {
             let azp = raw
                 .azp
@@ -367,6 +534,12 @@ static BASE64URL: [bool; 256] = {
 /// The header facts verification goes on.
 pub(crate) struct Header {
     pub(crate) kid: String,
+    pub(crate) kind: TokenKind,
+}
+
+/// A `client_id` or `jti`: 1 to 255 visible ASCII characters (they reach logs and the context).
+fn is_printable_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_graphic() && b != b',')
 }
 
 /// Decodes and checks the header segment (alg, typ, crit, cat, kid).
@@ -384,18 +557,29 @@ pub(crate) fn parse_header(segment: &str) -> Result<Header, InvalidReason> {
     if raw.alg.as_deref() != Some("RS256") {
         return Err(InvalidReason::UnsupportedAlgorithm);
     }
-    if raw.typ.as_deref().is_some_and(|typ| typ != "JWT") {
-        return Err(InvalidReason::BadType);
-    }
+    // RFC 9068 section 4: media types compare case-insensitively.
+    let kind = match raw.typ.as_deref() {
+        None | Some("JWT") => TokenKind::Session,
+        Some(typ)
+            if typ.eq_ignore_ascii_case("at+jwt")
+                || typ.eq_ignore_ascii_case("application/at+jwt") =>
+        {
+            TokenKind::AccessToken
+        }
+        Some(_) => return Err(InvalidReason::BadType),
+    };
     if raw.crit {
         return Err(InvalidReason::CriticalHeader);
     }
-    if raw
-        .cat
-        .as_deref()
-        .is_some_and(|cat| cat != SESSION_CATEGORY && cat != IGNORED_CATEGORY)
-    {
-        return Err(InvalidReason::NotSessionCategory);
+    match (kind, raw.cat.as_deref()) {
+        (_, None) => {}
+        (TokenKind::Session, Some(cat)) if cat == SESSION_CATEGORY || cat == IGNORED_CATEGORY => {}
+        (TokenKind::Session, Some(_)) => return Err(InvalidReason::NotSessionCategory),
+        // An access token may carry Clerk's category of its own class, never the session one.
+        (TokenKind::AccessToken, Some(cat)) if cat == SESSION_CATEGORY => {
+            return Err(InvalidReason::SessionAsAccessToken);
+        }
+        (TokenKind::AccessToken, Some(_)) => {}
     }
     match raw.kid {
         Some(kid)
@@ -408,6 +592,7 @@ pub(crate) fn parse_header(segment: &str) -> Result<Header, InvalidReason> {
         {
             Ok(Header {
                 kid: kid.into_owned(),
+                kind,
             })
         }
         _ => Err(InvalidReason::BadKid),
@@ -441,6 +626,49 @@ struct RawClaims<'de> {
     o: Option<OrgClaim<'de>>,
     org_id: Option<Cow<'de, str>>,
     org_role: Option<Cow<'de, str>>,
+    client_id: Option<Cow<'de, str>>,
+    jti: Option<Cow<'de, str>>,
+    scope: Option<Cow<'de, str>>,
+    scp: Option<Vec<String>>,
+    aud: Option<Vec<String>>,
+}
+
+/// A JSON array of strings, at most [`StringList::MAX`] of them; with `one_or_many`, a lone string
+/// is a list of one (`aud` may be either, RFC 7519 section 4.1.3).
+struct StringList<const ONE_OR_MANY: bool>(Vec<String>);
+
+impl<const ONE_OR_MANY: bool> StringList<ONE_OR_MANY> {
+    const MAX: usize = 64;
+}
+
+impl<'de, const ONE_OR_MANY: bool> Deserialize<'de> for StringList<ONE_OR_MANY> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<const ONE_OR_MANY: bool>;
+        impl<'de, const ONE_OR_MANY: bool> Visitor<'de> for V<ONE_OR_MANY> {
+            type Value = StringList<ONE_OR_MANY>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                if ONE_OR_MANY {
+                    Ok(StringList(vec![v.to_owned()]))
+                } else {
+                    Err(E::custom("expected an array of strings"))
+                }
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(Text(item)) = seq.next_element::<Text<'de>>()? {
+                    if items.len() >= StringList::<ONE_OR_MANY>::MAX {
+                        return Err(de::Error::custom("too many items"));
+                    }
+                    items.push(item.into_owned());
+                }
+                Ok(StringList(items))
+            }
+        }
+        deserializer.deserialize_any(V::<ONE_OR_MANY>)
+    }
 }
 
 /// `sub` as found: a string, or any other JSON value (reported as a bad subject, not bad claims).
@@ -710,6 +938,11 @@ deserialize_object!(RawClaims<'de>, "a JWT claims object", |key, map, out| {
         "o" => out.o = Some(map.next_value()?),
         "org_id" => out.org_id = Some(map.next_value::<Text<'de>>()?.0),
         "org_role" => out.org_role = Some(map.next_value::<Text<'de>>()?.0),
+        "client_id" => out.client_id = Some(map.next_value::<Text<'de>>()?.0),
+        "jti" => out.jti = Some(map.next_value::<Text<'de>>()?.0),
+        "scope" => out.scope = Some(map.next_value::<Text<'de>>()?.0),
+        "scp" => out.scp = Some(map.next_value::<StringList<false>>()?.0),
+        "aud" => out.aud = Some(map.next_value::<StringList<true>>()?.0),
         _ => {
             map.next_value::<Skipped>()?;
         }
@@ -774,7 +1007,21 @@ mod tests {
             Some(InvalidReason::UnsupportedAlgorithm)
         );
         assert_eq!(
-            ok(r#"{"alg":"RS256","kid":"k","typ":"at+jwt"}"#).err(),
+            ok(r#"{"alg":"RS256","kid":"k","typ":"at+jwt"}"#),
+            Ok("k".into())
+        );
+        let kind = |json: &str| parse_header(&b64(json)).map(|h| h.kind);
+        assert_eq!(
+            kind(r#"{"alg":"RS256","kid":"k","typ":"application/AT+JWT"}"#),
+            Ok(TokenKind::AccessToken)
+        );
+        assert_eq!(kind(r#"{"alg":"RS256","kid":"k"}"#), Ok(TokenKind::Session));
+        assert_eq!(
+            kind(r#"{"alg":"RS256","kid":"k","typ":"at+jwt","cat":"cl_B7d4PD111AAA"}"#).err(),
+            Some(InvalidReason::SessionAsAccessToken)
+        );
+        assert_eq!(
+            ok(r#"{"alg":"RS256","kid":"k","typ":"id+jwt"}"#).err(),
             Some(InvalidReason::BadType)
         );
         assert_eq!(

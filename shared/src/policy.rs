@@ -250,6 +250,7 @@ mod tests {
             key_id: None,
             scopes: Scopes::ALL,
             session_id: Some("sess_1".into()),
+            client_id: None,
             memberships: Memberships::default(),
             clerk_org_id: None,
             clerk_org_role: None,

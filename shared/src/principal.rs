@@ -16,6 +16,8 @@ pub enum AuthType {
     Session,
     /// A Gatehouse API key.
     ApiKey,
+    /// A Clerk OAuth access token (JWT, or opaque `oat_` verified through Clerk's Backend API).
+    OAuth,
 }
 
 impl AuthType {
@@ -24,6 +26,7 @@ impl AuthType {
         match self {
             AuthType::Session => "session",
             AuthType::ApiKey => "api_key",
+            AuthType::OAuth => "oauth",
         }
     }
 }
@@ -155,12 +158,14 @@ pub struct Principal {
     pub auth_type: AuthType,
     /// Role from the user record.
     pub role: Role,
-    /// The API key id (`api_key`), or the key a session request is scoped to.
+    /// The API key id (`api_key`), or the key a session or OAuth request is scoped to.
     pub key_id: Option<String>,
     /// What the caller may do.
     pub scopes: Scopes,
     /// The Clerk session id (`session`).
     pub session_id: Option<String>,
+    /// The OAuth client the token was issued to (`oauth`).
+    pub client_id: Option<String>,
     /// The user's memberships.
     pub memberships: Memberships,
     /// The active Clerk organization from the token, if any (`o.id` or `org_id`).
@@ -189,6 +194,7 @@ pub mod keys {
     pub const KEY_ID: &str = "keyId";
     pub const SCOPES: &str = "scopes";
     pub const SESSION_ID: &str = "sessionId";
+    pub const CLIENT_ID: &str = "clientId";
     pub const ORGANIZATION_IDS: &str = "organizationIds";
     pub const COMPANY_IDS: &str = "companyIds";
     pub const LOCATION_IDS: &str = "locationIds";
@@ -238,13 +244,14 @@ impl Principal {
             Some(at) => Cow::Owned(at.to_string()),
             None => Cow::Borrowed(""),
         };
-        let entries: [(&'static str, Cow<'static, str>); 13] = [
+        let entries: [(&'static str, Cow<'static, str>); 14] = [
             (keys::USER_ID, Cow::Owned(self.user_id.clone())),
             (keys::AUTH_TYPE, Cow::Borrowed(self.auth_type.as_str())),
             (keys::ROLE, Cow::Borrowed(self.role.as_str())),
             (keys::KEY_ID, owned(&self.key_id)),
             (keys::SCOPES, Cow::Borrowed(self.scopes.as_csv())),
             (keys::SESSION_ID, owned(&self.session_id)),
+            (keys::CLIENT_ID, owned(&self.client_id)),
             (
                 keys::ORGANIZATION_IDS,
                 list(&self.memberships.organization_ids),
@@ -303,6 +310,7 @@ impl Principal {
         let auth_type = match required(keys::AUTH_TYPE)? {
             "session" => AuthType::Session,
             "api_key" => AuthType::ApiKey,
+            "oauth" => AuthType::OAuth,
             _ => return Err(ContextError::Invalid(keys::AUTH_TYPE)),
         };
         let role = Role::parse(required(keys::ROLE)?).ok_or(ContextError::Invalid(keys::ROLE))?;
@@ -319,11 +327,15 @@ impl Principal {
         if auth_type == AuthType::ApiKey && key_id.is_none() {
             return Err(ContextError::Missing(keys::KEY_ID));
         }
+        let client_id = optional(keys::CLIENT_ID);
+        if auth_type == AuthType::OAuth && client_id.is_none() {
+            return Err(ContextError::Missing(keys::CLIENT_ID));
+        }
         // Always written by the authorizer; a context without it (a route deployed without this
-        // authorizer) says nothing about how long the credential lasts, so it is refused. A session
+        // authorizer) says nothing about how long the credential lasts, so it is refused. A token
         // always expires; only an API key may have no expiry (the empty value).
         let expires_at = match (get(keys::EXPIRES_AT), auth_type) {
-            (None, _) | (Some(""), AuthType::Session) => {
+            (None, _) | (Some(""), AuthType::Session | AuthType::OAuth) => {
                 return Err(ContextError::Missing(keys::EXPIRES_AT));
             }
             (Some(""), AuthType::ApiKey) => None,
@@ -338,6 +350,7 @@ impl Principal {
             key_id,
             scopes,
             session_id: optional(keys::SESSION_ID),
+            client_id,
             memberships: Memberships {
                 organization_ids: ids(keys::ORGANIZATION_IDS)?,
                 company_ids: ids(keys::COMPANY_IDS)?,
@@ -356,7 +369,7 @@ impl Principal {
     pub fn expiry_rejection(&self, now: i64) -> Option<crate::error::Rejection> {
         match self.expires_at {
             Some(at) if now >= at => Some(match self.auth_type {
-                AuthType::Session => crate::error::Rejection::TokenExpired,
+                AuthType::Session | AuthType::OAuth => crate::error::Rejection::TokenExpired,
                 AuthType::ApiKey => crate::error::Rejection::InvalidApiKey,
             }),
             _ => None,
@@ -390,6 +403,7 @@ mod tests {
                 write: false,
             },
             session_id: None,
+            client_id: None,
             memberships: Memberships {
                 organization_ids: vec!["org_1".into(), "org_2".into()],
                 company_ids: vec![],
@@ -421,6 +435,7 @@ mod tests {
                 auth_type: AuthType::Session,
                 key_id: None,
                 session_id: Some("sess_1".into()),
+                client_id: None,
                 scopes: Scopes::ALL,
                 role: Role::None,
                 memberships: Memberships::default(),
@@ -446,7 +461,8 @@ mod tests {
         assert_eq!(context["authType"], "api_key");
         assert_eq!(context["membershipsOmitted"], "false");
         assert_eq!(context["expiresAt"], "");
-        assert_eq!(context.len(), 13);
+        assert_eq!(context["clientId"], "");
+        assert_eq!(context.len(), 14);
     }
 
     #[test]

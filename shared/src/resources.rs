@@ -172,6 +172,9 @@ pub fn page_request(request: &Request) -> Result<PageRequest, ApiError> {
 pub struct ResourceService<S> {
     keys: KeyService<S>,
     clock: Arc<dyn Clock>,
+    /// What the protected resource says about itself, for the functions that serve discovery and
+    /// `/mcp` (read at their cold start; `None` for every other route).
+    resource_server: Option<Arc<crate::oauth::ResourceServerConfig>>,
 }
 
 impl<S> std::fmt::Debug for ResourceService<S> {
@@ -187,12 +190,42 @@ impl ResourceService<crate::store::dynamo::DynamoStore> {
         let keys = KeyService::from_env(needs_pepper).await?;
         Ok(Self::new(keys, Arc::new(crate::clock::SystemClock)))
     }
+
+    /// Cold start of a function that serves OAuth discovery or `/mcp`: as [`Self::from_env`], plus
+    /// the resource server's settings ([`crate::oauth::ResourceServerConfig`]).
+    pub async fn from_env_with_resource_server() -> Result<Self, crate::coldstart::InitError> {
+        let config = crate::oauth::ResourceServerConfig::from_env(&crate::config::process_env())?;
+        Ok(Self::from_env(false)
+            .await?
+            .with_resource_server(Arc::new(config)))
+    }
 }
 
 impl<S: ResourceStore> ResourceService<S> {
     /// Wraps a key service (for `X-Use-Api-Key` scoping and the store).
     pub fn new(keys: KeyService<S>, clock: Arc<dyn Clock>) -> Self {
-        ResourceService { keys, clock }
+        ResourceService {
+            keys,
+            clock,
+            resource_server: None,
+        }
+    }
+
+    /// Adds the resource server's settings (discovery and `/mcp`).
+    #[must_use]
+    pub fn with_resource_server(mut self, config: Arc<crate::oauth::ResourceServerConfig>) -> Self {
+        self.resource_server = Some(config);
+        self
+    }
+
+    /// The resource server's settings, `None` in a function that was not built with them.
+    pub fn resource_server(&self) -> Option<&crate::oauth::ResourceServerConfig> {
+        self.resource_server.as_deref()
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     fn store(&self) -> &S {

@@ -54,6 +54,10 @@ pub enum Route {
     GetPackage,
     /// `POST /v1/signing/manager/signings`.
     CreatePackage,
+    /// `POST /mcp`: the MCP endpoint (README, "OAuth access tokens and MCP").
+    Mcp,
+    /// `GET /.well-known/oauth-protected-resource` and `.../mcp` (no authorizer).
+    ProtectedResource,
 }
 
 /// What a route builds at cold start.
@@ -65,6 +69,8 @@ pub enum Needs {
     Store,
     /// The store and the API key pepper (only to create keys).
     StoreAndPepper,
+    /// The store and the resource server's settings (discovery and `/mcp`).
+    StoreAndResourceServer,
 }
 
 /// The name of the authorizer's binary (it is not a route: see [`crate::authorizer`]).
@@ -72,7 +78,7 @@ pub const AUTHORIZER_BINARY: &str = "authorizer";
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 15] = [
+    pub const ALL: [Route; 17] = [
         Route::Health,
         Route::Me,
         Route::CreateKey,
@@ -88,6 +94,8 @@ impl Route {
         Route::SigningSession,
         Route::GetPackage,
         Route::CreatePackage,
+        Route::Mcp,
+        Route::ProtectedResource,
     ];
 
     /// The Lambda binary's name: `functions/src/bin/<binary>.rs`, and `BuildProperties.Binary` of
@@ -109,6 +117,8 @@ impl Route {
             Route::SigningSession => "signing-session",
             Route::GetPackage => "get-package",
             Route::CreatePackage => "create-package",
+            Route::Mcp => "mcp",
+            Route::ProtectedResource => "oauth-protected-resource",
         }
     }
 
@@ -122,6 +132,7 @@ impl Route {
         match self {
             Route::Health => Needs::Nothing,
             Route::CreateKey => Needs::StoreAndPepper,
+            Route::Mcp | Route::ProtectedResource => Needs::StoreAndResourceServer,
             _ => Needs::Store,
         }
     }
@@ -182,6 +193,10 @@ impl Route {
             Route::CreatePackage => {
                 |service, request| Box::pin(resources::routes::create_package(service, request))
             }
+            Route::Mcp => |service, request| Box::pin(crate::mcp::routes::mcp(service, request)),
+            Route::ProtectedResource => |service, request| {
+                Box::pin(crate::mcp::routes::protected_resource(service, request))
+            },
         }
     }
 
@@ -192,7 +207,9 @@ impl Route {
             route: self,
             handler: match self.needs() {
                 Needs::Nothing => None,
-                Needs::Store | Needs::StoreAndPepper => Some(self.handler()),
+                Needs::Store | Needs::StoreAndPepper | Needs::StoreAndResourceServer => {
+                    Some(self.handler())
+                }
             },
         }
     }
@@ -305,11 +322,13 @@ async fn run_with_store(
     route: Route,
     handler: Handler<DynamoStore>,
 ) -> Result<(), lambda_http::Error> {
-    let service = ResourceService::from_env(route.needs() == Needs::StoreAndPepper)
-        .await
-        .inspect_err(
-            |error| tracing::error!(error = %error, route = route.binary(), "cold start failed"),
-        )?;
+    let service = match route.needs() {
+        Needs::StoreAndResourceServer => ResourceService::from_env_with_resource_server().await,
+        needs => ResourceService::from_env(needs == Needs::StoreAndPepper).await,
+    }
+    .inspect_err(
+        |error| tracing::error!(error = %error, route = route.binary(), "cold start failed"),
+    )?;
     let service = &service;
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, Infallible>(handler(service, &request).await)

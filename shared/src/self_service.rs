@@ -261,6 +261,8 @@ pub struct MeView {
     pub scopes: Vec<&'static str>,
     /// The Clerk session id (sessions only).
     pub session_id: Option<String>,
+    /// The OAuth client (OAuth access tokens only).
+    pub client_id: Option<String>,
     /// Memberships.
     pub memberships: MembershipsView,
 }
@@ -432,7 +434,10 @@ impl<S: KeyStore> KeyService<S> {
     /// The principal a request acts as, scoped to a key: an API-key caller is already its key; a
     /// session is scoped to the key named by `X-Use-Api-Key` if it is the caller's and usable (and
     /// then acts with that key's scopes), otherwise to the caller's oldest usable key (its id only);
-    /// a session without a usable key is unchanged. One strongly consistent read, per request.
+    /// a session without a usable key is unchanged. An OAuth caller acts as the user's default key
+    /// (the oldest usable one; `X-Use-Api-Key` is ignored): attributed to it, with its scopes
+    /// narrowed further by the token's; with no usable key, the token's scopes alone apply (README,
+    /// "OAuth access tokens and MCP"). One strongly consistent read, per request.
     pub async fn scoped(
         &self,
         mut principal: Principal,
@@ -443,6 +448,16 @@ impl<S: KeyStore> KeyService<S> {
         }
         let now = self.clock.now_unix();
         let keys = self.store.active_keys_of(&principal.user_id).await?;
+        if principal.auth_type == AuthType::OAuth {
+            if let Some(key) = choose_scoped_key(&keys, None, now) {
+                principal.scopes = Scopes {
+                    read: principal.scopes.read && key.scopes.read,
+                    write: principal.scopes.write && key.scopes.write,
+                };
+                principal.key_id = Some(key.key_id.clone());
+            }
+            return Ok(principal);
+        }
         let wanted = use_api_key.map(str::trim);
         if let Some(key) = choose_scoped_key(&keys, use_api_key, now) {
             // Naming a key is asking to act as it: its scopes apply. The silent default (the oldest
@@ -471,6 +486,7 @@ impl<S: KeyStore> KeyService<S> {
             key_id: principal.key_id,
             scopes: principal.scopes.names(),
             session_id: principal.session_id,
+            client_id: principal.client_id,
             memberships: MembershipsView {
                 organization_ids: memberships.organization_ids,
                 company_ids: memberships.company_ids,

@@ -762,9 +762,15 @@ async fn unknown_session_status_is_rejected() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn typ_at_jwt_is_rejected() {
+async fn typ_at_jwt_is_never_a_session_token() {
+    // An OAuth access token's typ: the session path refuses it (see oauth_attacks.rs).
+    let mut header = header_with("typ", json!("at+jwt"));
+    header.as_object_mut().unwrap().remove("cat");
+    let token = key_a().mint(&header, &claims());
+    assert_rejected(&pem_verifier(), &token, InvalidReason::AccessTokenAsSession).await;
+    // With the session category too, the header contradicts itself.
     let token = key_a().mint(&header_with("typ", json!("at+jwt")), &claims());
-    assert_rejected(&pem_verifier(), &token, InvalidReason::BadType).await;
+    assert_rejected(&pem_verifier(), &token, InvalidReason::SessionAsAccessToken).await;
 }
 
 #[tokio::test]

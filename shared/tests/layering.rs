@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-const CORE: [&str; 16] = [
+const CORE: [&str; 18] = [
     "authorizer.rs",
     "authorizer_event.rs",
     "apikey.rs",
@@ -23,6 +23,8 @@ const CORE: [&str; 16] = [
     "jwt.rs",
     "keys.rs",
     "logging.rs",
+    "oauth.rs",
+    "opaque_tokens.rs",
     "policy.rs",
     "principal.rs",
     "secrets.rs",
@@ -30,7 +32,14 @@ const CORE: [&str; 16] = [
     "time.rs",
 ];
 
-const ROUTE_SIDE: [&str; 5] = ["api", "access", "resources", "self_service", "routes"];
+const ROUTE_SIDE: [&str; 6] = [
+    "api",
+    "access",
+    "mcp",
+    "resources",
+    "self_service",
+    "routes",
+];
 
 fn sources(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {

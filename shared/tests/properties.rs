@@ -32,7 +32,7 @@ fn principal() -> impl Strategy<Value = Principal> {
     (
         (
             ID,
-            any::<bool>(),
+            0u8..3,
             0u8..4,
             prop::option::of(ID),
             any::<(bool, bool)>(),
@@ -47,14 +47,15 @@ fn principal() -> impl Strategy<Value = Principal> {
     )
         .prop_map(
             |(
-                (user_id, is_key, role, key_id, (read, write)),
+                (user_id, kind, role, key_id, (read, write)),
                 (session_id, organization_ids, company_ids, location_ids),
                 (clerk_org_id, clerk_org_role, omitted, expires_at),
             )| {
-                let auth_type = if is_key {
-                    AuthType::ApiKey
-                } else {
-                    AuthType::Session
+                let is_key = kind == 1;
+                let auth_type = match kind {
+                    0 => AuthType::Session,
+                    1 => AuthType::ApiKey,
+                    _ => AuthType::OAuth,
                 };
                 let memberships = if omitted {
                     Memberships::default()
@@ -76,12 +77,13 @@ fn principal() -> impl Strategy<Value = Principal> {
                         key_id
                     },
                     scopes: Scopes { read, write },
+                    client_id: (auth_type == AuthType::OAuth).then(|| "client_1".to_owned()),
                     session_id,
                     memberships,
                     clerk_org_id,
                     clerk_org_role,
                     memberships_omitted: omitted,
-                    // A session always expires; a key may not.
+                    // A token always expires; a key may not.
                     expires_at: if is_key {
                         expires_at
                     } else {

@@ -2112,6 +2112,7 @@ pub async fn valid_key_allows_with_the_users_role_and_the_keys_scopes(store: Dyn
                 write: false
             },
             session_id: None,
+            client_id: None,
             memberships: owner.memberships,
             clerk_org_id: None,
             clerk_org_role: None,
@@ -2210,6 +2211,7 @@ pub async fn owner_without_a_user_record_allows_with_role_none(store: DynamoStor
             key_id: Some(record.key_id),
             scopes: Scopes::ALL,
             session_id: None,
+            client_id: None,
             memberships: Memberships::default(),
             clerk_org_id: None,
             clerk_org_role: None,

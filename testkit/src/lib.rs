@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod clerk_backend;
 pub mod conformance;
 pub mod fuzz_corpus;
 pub mod jwks_server;

@@ -287,6 +287,7 @@ pub async fn memory_key_service(now: i64) -> ResourceService<MemoryStore> {
         ),
         clock,
     )
+    .with_resource_server(std::sync::Arc::new(resource_server()))
 }
 
 /// Seeds the sample keys ([`seed`]) and a tiny world the resource events refer to: organization
@@ -378,4 +379,16 @@ pub fn resource_service_on(store: MemoryStore, now: i64) -> ResourceService<Memo
         ),
         clock,
     )
+    .with_resource_server(std::sync::Arc::new(resource_server()))
+}
+
+/// The resource server's settings the sample route services carry (discovery and `/mcp`): the dev
+/// issuer as the authorization server, the default scope map, `/mcp` open to every kind of token.
+pub fn resource_server() -> gatehouse::oauth::ResourceServerConfig {
+    gatehouse::oauth::ResourceServerConfig {
+        public_base_url: None,
+        authorization_server: crate::tokens::DEV_ISSUER.to_owned(),
+        scope_map: gatehouse::oauth::ScopeMap::default(),
+        mcp_oauth_only: false,
+    }
 }

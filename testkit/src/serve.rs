@@ -23,7 +23,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Variables of the test's own environment that would change which store, issuer or mode the
 /// command uses; they are removed from every child's environment.
-const SCRUBBED: [&str; 23] = [
+const SCRUBBED: [&str; 30] = [
     "TABLE_NAME",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
@@ -41,6 +41,13 @@ const SCRUBBED: [&str; 23] = [
     "CLERK_CLOCK_SKEW_SECS",
     "CLERK_JWKS_MAX_AGE_SECS",
     "CLERK_ALLOW_PENDING_SESSIONS",
+    "CLERK_OAUTH_OPAQUE",
+    "OAUTH_RESOURCES",
+    "OAUTH_ALLOW_MISSING_AUDIENCE",
+    "OAUTH_CLIENT_IDS",
+    "OAUTH_SCOPE_MAP",
+    "PUBLIC_BASE_URL",
+    "MCP_OAUTH_ONLY",
     "AWS_LAMBDA_RUNTIME_API",
     "AWS_LAMBDA_FUNCTION_NAME",
     "GATEHOUSE_HOME",

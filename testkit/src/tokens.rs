@@ -106,6 +106,26 @@ pub fn session_header(kid: &str) -> Value {
 }
 
 /// Clerk v2 session claims valid from `now - 10` for 60 seconds.
+/// The header of a Clerk OAuth access token issued as a JWT (RFC 9068 `typ`).
+pub fn access_token_header(kid: &str) -> Value {
+    json!({"alg": "RS256", "kid": kid, "typ": "at+jwt"})
+}
+
+/// Claims of a Clerk OAuth access token around `now`, for `client_id`, with `scope` and `aud`.
+pub fn access_token_claims(issuer: &str, sub: &str, now: i64, aud: &str) -> Value {
+    json!({
+        "iss": issuer,
+        "sub": sub,
+        "client_id": "client_partner",
+        "jti": "oat_jti_0001",
+        "iat": now - 10,
+        "nbf": now - 10,
+        "exp": now + 3600,
+        "scope": "read write",
+        "aud": aud
+    })
+}
+
 pub fn session_claims(issuer: &str, sub: &str, now: i64) -> Value {
     json!({
         "azp": "https://app.example.com",

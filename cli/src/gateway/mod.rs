@@ -9,6 +9,7 @@
 //! Requests are served under the resource paths themselves (`/health`, not `/{stage}/health`), like
 //! `sam local start-api`; the stage still appears in method ARNs and `requestContext`.
 
+pub mod authorization_server;
 pub mod authorizer_cache;
 pub mod events;
 pub mod function;

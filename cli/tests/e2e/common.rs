@@ -45,9 +45,9 @@ impl Reply {
         );
         self.expect_json_content_type();
         if status == 401 {
-            assert_eq!(
-                self.header(WWW_AUTHENTICATE.as_str()),
-                Some("Bearer"),
+            assert!(
+                self.header(WWW_AUTHENTICATE.as_str())
+                    .is_some_and(is_bearer_challenge),
                 "{}: a 401 must carry WWW-Authenticate: Bearer; headers {:?}",
                 self.request,
                 self.headers
@@ -139,6 +139,19 @@ impl Reply {
         };
         assert_eq!(self.header(header), Some("Bearer"), "{:?}", self.headers);
     }
+}
+
+/// `Bearer`, or (a REST API's gateway responses with `PublicBaseUrl` set, as `serve` sets it) `Bearer`
+/// naming the API's protected-resource metadata (README, "OAuth access tokens and MCP").
+pub fn is_bearer_challenge(value: &str) -> bool {
+    value == "Bearer"
+        || value
+            .strip_prefix("Bearer resource_metadata=\"http://127.0.0.1:")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(port, path)| {
+                port.bytes().all(|b| b.is_ascii_digit())
+                    && path == ".well-known/oauth-protected-resource\""
+            })
 }
 
 /// Sends `request` and reads the whole reply.

@@ -129,3 +129,102 @@ async fn every_other_shape_is_an_error_naming_the_supported_ones() {
         assert!(!message.contains("Bearer x"), "never the header: {message}");
     }
 }
+
+/// `/mcp` writes its own 401 (naming the resource metadata), so on an HTTP API its refusals always
+/// reach it, whatever `HTTP_API_REFUSALS` says; other routes follow the setting.
+#[tokio::test]
+async fn mcp_refusals_always_reach_the_route() {
+    let gateway = authorizer(HttpApiRefusals::Gateway).await;
+    for header in [None, Some("Bearer not.a.jwt")] {
+        let mut event = v2(header);
+        let arn = event["routeArn"].as_str().unwrap().to_owned();
+        let (stage_part, _) = arn.split_once("/GET/").unwrap_or((arn.as_str(), ""));
+        event["routeArn"] = json!(format!("{stage_part}/POST/mcp"));
+        let simple = json_answer(&gateway, event).await;
+        assert_eq!(simple["isAuthorized"], true, "{header:?}: {simple}");
+        assert!(simple["context"]["refusal"].is_string(), "{simple}");
+        assert!(simple["context"].get("userId").is_none(), "{simple}");
+    }
+}
+
+/// An OAuth access token is bound to the API the event says it was sent to (`domainName`, `stage`).
+#[tokio::test]
+async fn an_access_token_is_checked_against_the_events_domain() {
+    let authorizer = authorizer(HttpApiRefusals::Route).await;
+    let key = dev_key();
+    let mint = |aud: &str| {
+        let claims = gatehouse_testkit::tokens::access_token_claims(
+            gatehouse_testkit::tokens::DEV_ISSUER,
+            "user_admin",
+            NOW,
+            aud,
+        );
+        format!(
+            "Bearer {}",
+            key.mint(
+                &gatehouse_testkit::tokens::access_token_header(key.kid),
+                &claims
+            )
+        )
+    };
+    let mut rest = event(None).payload;
+    rest["requestContext"]["domainName"] = json!("abc123.execute-api.us-east-1.amazonaws.com");
+    rest["requestContext"]["stage"] = json!("prod");
+    for (aud, allowed) in [
+        (
+            "https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+            true,
+        ),
+        (
+            "https://abc123.execute-api.us-east-1.amazonaws.com/prod/mcp",
+            true,
+        ),
+        (
+            "https://abc123.execute-api.us-east-1.amazonaws.com/dev",
+            false,
+        ),
+    ] {
+        let header = mint(aud);
+        let mut with_token = rest.clone();
+        with_token["headers"] = json!({"Authorization": header});
+        with_token["multiValueHeaders"] = json!({"Authorization": [header]});
+        let answer = json_answer(&authorizer, with_token.clone()).await;
+        let effect = &answer["policyDocument"]["Statement"][0]["Effect"];
+        assert_eq!(effect == "Allow", allowed, "{aud}: {answer}");
+        if allowed {
+            assert_eq!(answer["context"]["authType"], "oauth");
+            assert_eq!(answer["context"]["clientId"], "client_partner");
+        } else {
+            assert_eq!(answer["context"]["code"], "invalid_token");
+        }
+        // The HTTP API twin is sent to its own `$default` stage: no stage in its URL.
+        let simple = json_answer(&authorizer, http_api_event(&with_token)).await;
+        assert_eq!(
+            simple["context"]["refusal"], "invalid_token",
+            "{aud}: {simple}"
+        );
+    }
+}
+
+/// On an HTTP API's `$default` stage the API's URL has no stage segment.
+#[tokio::test]
+async fn an_access_token_for_a_default_stage_http_api() {
+    let authorizer = authorizer(HttpApiRefusals::Route).await;
+    let key = dev_key();
+    let claims = gatehouse_testkit::tokens::access_token_claims(
+        gatehouse_testkit::tokens::DEV_ISSUER,
+        "user_admin",
+        NOW,
+        "https://abcdef1234.execute-api.us-east-1.amazonaws.com/mcp",
+    );
+    let header = format!(
+        "Bearer {}",
+        key.mint(
+            &gatehouse_testkit::tokens::access_token_header(key.kid),
+            &claims
+        )
+    );
+    let simple = json_answer(&authorizer, v2(Some(&header))).await;
+    assert_eq!(simple["isAuthorized"], true, "{simple}");
+    assert_eq!(simple["context"]["authType"], "oauth", "{simple}");
+}

@@ -38,7 +38,7 @@ async fn a_refused_caller_gets_the_401_from_every_route_on_both_api_types() {
     store.set_failing(true);
     let service = resource_service_on(store, NOW);
     for route in Route::ALL {
-        if route == Route::Health {
+        if matches!(route, Route::Health | Route::ProtectedResource) {
             continue; // `Auth: NONE`: no authorizer runs, no caller is read.
         }
         for rejection in Rejection::ALL {
@@ -51,10 +51,24 @@ async fn a_refused_caller_gets_the_401_from_every_route_on_both_api_types() {
                     json!({"error": rejection.message(), "code": rejection.code()}),
                     "{route:?} on {api}"
                 );
-                assert_eq!(
-                    answer.headers["www-authenticate"], "Bearer",
-                    "{route:?} on {api}"
-                );
+                let challenge = answer.headers["www-authenticate"].as_str();
+                if route == Route::Mcp {
+                    // /mcp names its protected-resource metadata (RFC 9728), absolute.
+                    // The REST event went to stage `prod`; its HTTP API twin to `$default`.
+                    let base = match api {
+                        "REST" => "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod",
+                        _ => "https://abcdef1234.execute-api.us-east-1.amazonaws.com",
+                    };
+                    assert_eq!(
+                        challenge,
+                        format!(
+                            "Bearer resource_metadata=\"{base}/.well-known/oauth-protected-resource\""
+                        ),
+                        "{route:?} on {api}"
+                    );
+                } else {
+                    assert_eq!(challenge, "Bearer", "{route:?} on {api}");
+                }
             }
         }
     }
