@@ -271,9 +271,8 @@ impl<S: AuthStore + 'static> Authorizer<S> {
                     .ok_or(Unavailable::InvalidEvent("methodArn missing"))?;
                 let arn = MethodArn::parse(method_arn)
                     .map_err(|_| Unavailable::InvalidEvent("methodArn malformed"))?;
-                let base = self.base_url(gateway);
                 let decision = self
-                    .decide_header(authorization.value(), base.as_deref(), facts)
+                    .decide_header(authorization.value(), Sent::Gateway(gateway), facts)
                     .await?;
                 Ok(match decision {
                     Decision::Allow(principal) => (
@@ -294,9 +293,8 @@ impl<S: AuthStore + 'static> Authorizer<S> {
                 let Some(route_arn) = route_arn.as_deref().filter(|arn| !arn.is_empty()) else {
                     return Err(Unavailable::InvalidEvent("routeArn missing"));
                 };
-                let base = self.base_url(gateway);
                 let decision = self
-                    .decide_header(authorization.value(), base.as_deref(), facts)
+                    .decide_header(authorization.value(), Sent::Gateway(gateway), facts)
                     .await?;
                 // An HTTP API has no gateway responses: `/mcp` writes its own 401 (naming the
                 // resource metadata URL), so its refusals always go through to it.
@@ -333,11 +331,11 @@ impl<S: AuthStore + 'static> Authorizer<S> {
     async fn decide_header(
         &self,
         header: Result<Option<&str>, Rejection>,
-        base: Option<&str>,
+        sent: Sent<'_>,
         facts: &mut DecisionFacts,
     ) -> Result<Decision, Unavailable> {
         match header {
-            Ok(value) => self.decide_at(value, base, facts).await,
+            Ok(value) => self.decide_sent(value, sent, facts).await,
             Err(rejection) => Ok(Decision::Deny(rejection)),
         }
     }
@@ -361,6 +359,16 @@ impl<S: AuthStore + 'static> Authorizer<S> {
         base: Option<&str>,
         facts: &mut DecisionFacts,
     ) -> Result<Decision, Unavailable> {
+        self.decide_sent(authorization, Sent::Base(base), facts)
+            .await
+    }
+
+    async fn decide_sent(
+        &self,
+        authorization: Option<&str>,
+        sent: Sent<'_>,
+        facts: &mut DecisionFacts,
+    ) -> Result<Decision, Unavailable> {
         let token = match bearer::bearer_token(authorization) {
             Ok(token) => token,
             Err(rejection) => return Ok(Decision::Deny(rejection)),
@@ -370,7 +378,14 @@ impl<S: AuthStore + 'static> Authorizer<S> {
                 facts.auth_type = Some(AuthType::ApiKey);
                 self.decide_api_key(key, facts).await
             }
-            Credential::Jwt(jwt) => self.decide_jwt(jwt, base, facts).await,
+            Credential::Jwt(jwt) => {
+                // The API's URL is built only for a JWT (an access token's audience needs it).
+                let base = match sent {
+                    Sent::Gateway(gateway) => self.base_url(gateway),
+                    Sent::Base(base) => base.map(str::to_owned),
+                };
+                self.decide_jwt(jwt, base.as_deref(), facts).await
+            }
             Credential::OpaqueOAuth(token) => {
                 facts.auth_type = Some(AuthType::OAuth);
                 self.decide_opaque(token, facts).await
@@ -601,6 +616,14 @@ impl LastUsedWrites {
         writes.insert(*hash, now);
         true
     }
+}
+
+/// Where a request was sent, for an access token's audience: the event's gateway facts (the URL is
+/// built only when a JWT needs it), or a URL given by the caller of [`Authorizer::decide_at`].
+#[derive(Clone, Copy)]
+enum Sent<'a> {
+    Gateway(&'a GatewayFacts),
+    Base(Option<&'a str>),
 }
 
 /// The MCP endpoint's resource in a route ARN (`…/POST/mcp`).
