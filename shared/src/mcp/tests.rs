@@ -1,5 +1,7 @@
 //! `POST /mcp` and the metadata documents through their route handlers, over a memory store, with
 //! the request context of a REST API (payload 1.0) and of an HTTP API (payload 2.0) event.
+//!
+//! The whole file is test code: `mcp.rs` declares it `#[cfg(test)] mod tests;`.
 
 use std::sync::Arc;
 
