@@ -347,8 +347,8 @@ impl<S: AuthStore + 'static> Authorizer<S> {
         authorization: Option<&str>,
         facts: &mut DecisionFacts,
     ) -> Result<Decision, Unavailable> {
-        let base = self.verifier.oauth().public_base_url.clone();
-        self.decide_at(authorization, base.as_deref(), facts).await
+        let base = self.verifier.oauth().public_base_url.as_deref();
+        self.decide_at(authorization, base, facts).await
     }
 
     /// Decides on an `Authorization` header value sent to the API at `base` (see

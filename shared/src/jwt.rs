@@ -399,10 +399,10 @@ impl ClerkVerifier {
             return Err(InvalidReason::SessionAsAccessToken);
         }
         let client_id = match raw.client_id.as_deref() {
-            Some(id) if is_printable_id(id) => id.to_owned(),
+            Some(id) if crate::oauth::is_token_id(id) => id.to_owned(),
             _ => return Err(InvalidReason::BadClientId),
         };
-        if !raw.jti.as_deref().is_some_and(is_printable_id) {
+        if !raw.jti.as_deref().is_some_and(crate::oauth::is_token_id) {
             return Err(InvalidReason::BadTokenId);
         }
         match &raw.aud {
@@ -535,11 +535,6 @@ static BASE64URL: [bool; 256] = {
 pub(crate) struct Header {
     pub(crate) kid: String,
     pub(crate) kind: TokenKind,
-}
-
-/// A `client_id` or `jti`: 1 to 255 visible ASCII characters (they reach logs and the context).
-fn is_printable_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_graphic() && b != b',')
 }
 
 /// Decodes and checks the header segment (alg, typ, crit, cat, kid).

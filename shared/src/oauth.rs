@@ -171,10 +171,7 @@ impl OAuthSettings {
             client_ids,
             scope_map: scope_map_from_env(env)?,
             opaque: crate::config::parse_bool("CLERK_OAUTH_OPAQUE", env.get("CLERK_OAUTH_OPAQUE"))?,
-            public_base_url: env
-                .get("PUBLIC_BASE_URL")
-                .map(|url| crate::config::parse_url("PUBLIC_BASE_URL", &url))
-                .transpose()?,
+            public_base_url: public_base_url_from_env(env)?,
         })
     }
 
@@ -220,10 +217,7 @@ pub struct ResourceServerConfig {
 impl ResourceServerConfig {
     /// Reads `PUBLIC_BASE_URL`, `CLERK_ISSUER`, `OAUTH_SCOPE_MAP` and `MCP_OAUTH_ONLY`.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        let public_base_url = env
-            .get("PUBLIC_BASE_URL")
-            .map(|url| crate::config::parse_url("PUBLIC_BASE_URL", &url))
-            .transpose()?;
+        let public_base_url = public_base_url_from_env(env)?;
         let issuer = env.get("CLERK_ISSUER").ok_or(ConfigError {
             var: "CLERK_ISSUER",
             problem: "is required".to_owned(),
@@ -235,6 +229,21 @@ impl ResourceServerConfig {
             mcp_oauth_only: crate::config::parse_bool("MCP_OAUTH_ONLY", env.get("MCP_OAUTH_ONLY"))?,
         })
     }
+}
+
+/// `PUBLIC_BASE_URL`, when set (the authorizer and the resource server read it alike).
+fn public_base_url_from_env<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<String>, ConfigError> {
+    env.get("PUBLIC_BASE_URL")
+        .map(|url| crate::config::parse_url("PUBLIC_BASE_URL", &url))
+        .transpose()
+}
+
+/// An OAuth `client_id` or `jti`: 1 to 255 visible ASCII characters, no comma (they reach logs and
+/// the authorizer context). The one rule for JWT and opaque tokens alike.
+pub fn is_token_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_graphic() && b != b',')
 }
 
 /// `OAUTH_SCOPE_MAP`, or the default.

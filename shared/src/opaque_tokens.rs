@@ -186,9 +186,7 @@ impl OpaqueTokens {
             .ok_or(OpaqueError::Refused("bad subject"))?;
         let client_id = answer
             .client_id
-            .filter(|id| {
-                !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_graphic())
-            })
+            .filter(|id| crate::oauth::is_token_id(id))
             .ok_or(OpaqueError::Refused("bad client_id"))?;
         let cache_end = now.saturating_add(POSITIVE_TTL_SECS);
         Ok(OpaqueClaims {

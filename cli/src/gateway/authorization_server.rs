@@ -512,7 +512,7 @@ impl<S: AuthStore + 'static> AuthorizationServer<S> {
 
         let client_id = format!(
             "dev_client_{}",
-            random_hex(12).ok_or_else(OAuthError::server)?
+            crate::devkey::random_hex(12).map_err(|_| OAuthError::server())?
         );
         let issued_at = self.now();
         {
@@ -1397,13 +1397,6 @@ fn is_valid_resource(text: &str) -> bool {
 
 // -------------------------------------------------------------------------------------------------
 // secrets
-
-/// `n` random bytes, as hex.
-fn random_hex(n: usize) -> Option<String> {
-    let mut bytes = vec![0u8; n];
-    aws_lc_rs::rand::fill(&mut bytes).ok()?;
-    Some(crate::devkey::hex(&bytes))
-}
 
 /// A new `(id, secret)`: a 16-hex-character id to find the entry by, and 256 random bits whose
 /// digest the entry keeps.
