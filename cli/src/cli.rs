@@ -30,9 +30,12 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Dev-mode tokens: session JWTs and OAuth access tokens.
+    /// Tokens: dev-mode session JWTs and OAuth access tokens, or a real Clerk session token (--clerk).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Send signed Clerk-shaped webhook events (to `gatehouse serve`, or a deployment).
+    #[command(subcommand)]
+    Webhooks(crate::commands::webhooks::WebhooksCommand),
     /// Load users (and, with the resource routes, resources) from a JSON file.
     Seed {
         /// The JSON file.
@@ -133,18 +136,21 @@ pub enum KeysCommand {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Print a session JWT, or with --oauth an OAuth access token, signed by the local dev key (dev
-    /// mode only).
+    /// mode only); or with --clerk a real session token from Clerk's Backend API, for scripts.
     #[command(after_help = "Examples:\n  \
         gatehouse token mint --sub user_demo_manager\n  \
         gatehouse token mint --oauth --client-id my-client --scope \"read write\" \\\n    \
-        --sub user_demo_manager --aud http://127.0.0.1:3000/mcp")]
+        --sub user_demo_manager --aud http://127.0.0.1:3000/mcp\n  \
+        gatehouse token mint --clerk --sub user_2abc --ttl-secs 300      # key in CLERK_SECRET_KEY\n  \
+        gatehouse token mint --clerk --sub user_2abc --secret-id gatehouse/clerk-secret-key")]
     Mint {
         /// The Clerk user id the token is for (`sub`).
         #[arg(long, value_name = "USER")]
         sub: String,
-        /// Lifetime in seconds.
-        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
-        ttl_secs: u64,
+        /// Lifetime in seconds: up to a year for a dev token (default 3600); with --clerk, 30 to
+        /// 315360000 (default: the instance's session token lifetime, 60 s unless changed).
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=315_360_000))]
+        ttl_secs: Option<u64>,
         /// The authorized party (origin) claim of a session token.
         #[arg(long, value_name = "ORIGIN", conflicts_with = "oauth")]
         azp: Option<String>,
@@ -167,6 +173,19 @@ pub enum TokenCommand {
         /// OAUTH_ALLOW_MISSING_AUDIENCE=true.
         #[arg(long, value_name = "URL", requires = "oauth")]
         aud: Option<String>,
+        /// Get a real session token for --sub from Clerk's Backend API (CLERK_API_URL, default
+        /// https://api.clerk.com) with the instance's secret key (CLERK_SECRET_KEY, or --secret-id):
+        /// it creates a session for the user, then a token for it. Works outside dev mode; Clerk
+        /// creates sessions this way on development instances only.
+        #[arg(
+            long,
+            conflicts_with_all = ["oauth", "client_id", "scope", "aud", "azp", "issuer"]
+        )]
+        clerk: bool,
+        /// With --clerk: the AWS Secrets Manager secret (name or ARN) holding the Clerk secret key,
+        /// instead of CLERK_SECRET_KEY.
+        #[arg(long, value_name = "ID", requires = "clerk")]
+        secret_id: Option<String>,
     },
 }
 
@@ -307,13 +326,47 @@ mod tests {
 
         let cli = Cli::try_parse_from(["gatehouse", "token", "mint", "--sub", "u"]).unwrap();
         let Command::Token(TokenCommand::Mint {
-            ttl_secs, oauth, ..
+            ttl_secs,
+            oauth,
+            clerk,
+            secret_id,
+            ..
         }) = cli.command
         else {
             panic!("wrong command");
         };
-        assert_eq!(ttl_secs, 3600);
+        assert_eq!(ttl_secs, None, "each mode has its own default");
         assert!(!oauth);
+        assert!(!clerk);
+        assert_eq!(secret_id, None);
+
+        let cli = Cli::try_parse_from([
+            "gatehouse",
+            "token",
+            "mint",
+            "--clerk",
+            "--sub",
+            "user_x",
+            "--ttl-secs",
+            "315360000",
+            "--secret-id",
+            "gatehouse/clerk",
+        ])
+        .unwrap();
+        let Command::Token(TokenCommand::Mint {
+            sub,
+            ttl_secs,
+            clerk,
+            secret_id,
+            ..
+        }) = cli.command
+        else {
+            panic!("wrong command");
+        };
+        assert_eq!(sub, "user_x");
+        assert_eq!(ttl_secs, Some(315_360_000));
+        assert!(clerk);
+        assert_eq!(secret_id.as_deref(), Some("gatehouse/clerk"));
 
         let cli = Cli::try_parse_from([
             "gatehouse",
@@ -364,6 +417,25 @@ mod tests {
         assert!(mint(&["--aud", "http://127.0.0.1:1"]).is_err());
         assert!(mint(&["--oauth", "--client-id", "c", "--azp", "http://x"]).is_err());
         assert!(mint(&["--oauth", "--client-id", "c"]).is_ok());
+        // --clerk asks Clerk for the token: none of the dev-mode claims applies; --secret-id is
+        // where its key comes from; no lifetime beyond Clerk's maximum.
+        for extra in [
+            &["--oauth", "--client-id", "c"][..],
+            &["--client-id", "c"],
+            &["--scope", "read"],
+            &["--aud", "http://127.0.0.1:1"],
+            &["--azp", "http://x"],
+            &["--issuer", "http://127.0.0.1:1"],
+            &["--ttl-secs", "315360001"],
+        ] {
+            let mut args = vec!["--clerk"];
+            args.extend_from_slice(extra);
+            assert!(mint(&args).is_err(), "{args:?}");
+        }
+        assert!(mint(&["--secret-id", "s"]).is_err());
+        assert!(mint(&["--clerk"]).is_ok());
+        assert!(mint(&["--clerk", "--secret-id", "s", "--ttl-secs", "30"]).is_ok());
+        assert!(Cli::try_parse_from(["gatehouse", "token", "mint", "--clerk"]).is_err());
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub const CREDENTIALS_FILE: &str = "engine-credentials";
 /// The embedded store's table.
 pub const TABLE: &str = "gatehouse";
 /// The attribute DynamoDB's time to live reads (as in `template.yaml`).
-pub const TTL_ATTRIBUTE: &str = "ttl";
+pub const TTL_ATTRIBUTE: &str = gatehouse::store::dynamo::TABLE.time_to_live_attribute;
 /// How often expired items are deleted.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// The region requests are signed for.

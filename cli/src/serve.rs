@@ -29,7 +29,7 @@ use gatehouse::keys::KeyCacheOptions;
 use gatehouse::resources::ResourceService;
 use gatehouse::routes::{AUTHORIZER_BINARY, Route};
 use gatehouse::self_service::KeyService;
-use gatehouse::store::ResourceStore;
+use gatehouse::store::DirectoryStore;
 use tokio::net::TcpListener;
 
 use crate::cli::{Failure, ServeArgs};
@@ -208,6 +208,23 @@ impl Local<'_> {
             None
         };
 
+        // The webhook route's signing secret: the environment's, or one kept in the state folder
+        // (`gatehouse webhooks send` signs with the same).
+        let webhook_secret = match (
+            env.get("CLERK_WEBHOOK_SECRET"),
+            env.get("CLERK_WEBHOOK_SECRET_ID"),
+        ) {
+            (Some(secret), _) => Some(secret),
+            (None, Some(_)) if self.target.is_embedded() => {
+                return Err(Failure::new(
+                    "CLERK_WEBHOOK_SECRET_ID needs Secrets Manager, which the embedded store does \
+                     not provide; use CLERK_WEBHOOK_SECRET, or DynamoDB (TABLE_NAME)",
+                ));
+            }
+            (None, Some(_)) => None,
+            (None, None) => Some(crate::commands::webhooks::local_webhook_secret(self.home)?),
+        };
+
         // The authorizer reads its configuration exactly as in Lambda, from an environment in which
         // the local values are laid over the process environment.
         let table = self.target.store().table().to_owned();
@@ -220,6 +237,7 @@ impl Local<'_> {
             "CLERK_ISSUER" if dev => Some(issuer.clone()),
             "CLERK_JWKS_URL" if dev => Some(jwks_url.clone()),
             "CLERK_JWT_KEY" | "CLERK_SECRET_KEY_SECRET_ID" if dev => None,
+            "CLERK_WEBHOOK_SECRET" => webhook_secret.clone(),
             _ => env.get(var),
         });
         let config = AuthorizerConfig::from_env(&overlay)?;
@@ -251,7 +269,12 @@ impl Local<'_> {
             ),
             Arc::new(SystemClock),
         )
-        .with_resource_server(resource_server);
+        .with_resource_server(resource_server)
+        .with_webhooks(Arc::new(
+            gatehouse::webhooks::WebhookConfig::from_env(&overlay, self.target.sdk())
+                .await
+                .map_err(|e| Failure::new(e.to_string()))?,
+        ));
         let functions = functions(
             Arc::new(authorizer),
             Arc::new(with_pepper),
@@ -395,7 +418,7 @@ impl Local<'_> {
 /// and every route of [`Route::ALL`] through [`gatehouse::routes::invoke`], the same `lambda_http`
 /// adapter its Lambda binary runs. `with_pepper` serves the one route that creates keys; `resources`
 /// (no pepper) every other.
-pub fn functions<S: ResourceStore + 'static>(
+pub fn functions<S: DirectoryStore + 'static>(
     authorizer: Arc<Authorizer<S>>,
     with_pepper: Arc<ResourceService<S>>,
     resources: Arc<ResourceService<S>>,
@@ -431,7 +454,7 @@ pub fn functions<S: ResourceStore + 'static>(
 
 /// The authorizer as its runtime loop runs it: the event parsed into an [`AuthorizerEvent`] (a parse
 /// failure is the runtime's deserialization error), the answer serialized, an outage a function error.
-async fn invoke_authorizer<S: ResourceStore + 'static>(
+async fn invoke_authorizer<S: DirectoryStore + 'static>(
     authorizer: &Authorizer<S>,
     event: serde_json::Value,
 ) -> Result<serde_json::Value, FunctionError> {

@@ -1831,6 +1831,12 @@ mod tests {
             indexes[0]["Projection"]["ProjectionType"].as_str(),
             Some("ALL")
         );
+        let ttl = &table["TimeToLiveSpecification"];
+        assert_eq!(
+            ttl["AttributeName"].as_str(),
+            Some(TABLE.time_to_live_attribute)
+        );
+        assert_eq!(ttl["Enabled"].as_bool(), Some(true));
     }
 
     #[test]

@@ -31,6 +31,8 @@ mod hardening;
 mod keys;
 #[path = "e2e/mcp.rs"]
 mod mcp;
+#[path = "e2e/members.rs"]
+mod members;
 #[path = "e2e/oauth.rs"]
 mod oauth;
 #[path = "e2e/outage.rs"]
@@ -45,6 +47,8 @@ mod secrecy;
 mod unauthorized;
 #[path = "e2e/use_api_key.rs"]
 mod use_api_key;
+#[path = "e2e/webhooks.rs"]
+mod webhooks;
 
 use gatehouse_testkit::serve::{Api, Serve, ServeOptions, StoreKind};
 
@@ -110,6 +114,14 @@ macro_rules! e2e_tests {
                 bodies_over_64_kib_are_refused => hardening::bodies_over_64_kib_are_refused, DEFAULT;
                 only_the_api_listens => hardening::only_the_api_listens, DEFAULT;
                 oauth_tokens_on_the_routes => oauth::oauth_tokens_on_the_routes, DEFAULT;
+                members_matrix => members::members_matrix, DEFAULT;
+                member_changes_wait_for_the_authorizer_cache => members::member_changes_wait_for_the_authorizer_cache, ttl(members::CACHE_TTL_SECS);
+                webhook_deletion_revokes_keys_and_refuses_sessions => webhooks::deletion_revokes_keys_and_refuses_sessions, ttl(0);
+                webhook_cached_allow_outlives_a_deletion_until_the_ttl => webhooks::cached_allow_outlives_a_deletion_until_the_ttl, ttl(webhooks::TTL_SECS);
+                webhook_ban_then_unban => webhooks::ban_then_unban, ttl(0);
+                webhook_operator_suspension_survives_an_unban => webhooks::operator_suspension_survives_an_unban, ttl(0);
+                webhook_user_created_gives_role_none => webhooks::user_created_gives_role_none, DEFAULT;
+                webhook_refusals_change_nothing => webhooks::refusals_change_nothing, ttl(0);
             );
         }
     };

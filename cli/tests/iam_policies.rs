@@ -1,7 +1,8 @@
 //! Least privilege, checked against the code: every DynamoDB call each Lambda function makes is
 //! allowed by that function's own IAM policy in `template.yaml`, every statement of those policies is
-//! used by some call, and no function's policy lets it rewrite a user's profile (role, memberships,
-//! suspension) or otherwise step outside its items.
+//! used by some call, and no function's policy lets it rewrite a user's profile beyond what it exists
+//! for (role and memberships: the delegated writers, and the Clerk webhook creating a record; Clerk's
+//! status: the webhook; the operator's suspension: none) or otherwise step outside its items.
 //!
 //! How: each function runs, through the same in-process registry `gatehouse serve` uses, against an
 //! embedded engine that records every request it accepts; each recorded request becomes the IAM
@@ -32,15 +33,19 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use gatehouse::apikey::ApiKeyPrefix;
 use gatehouse::clock::FixedClock;
+use gatehouse::principal::{Memberships, Role};
 use gatehouse::resources::ResourceService;
 use gatehouse::self_service::KeyService;
 use gatehouse::store::dynamo::DynamoStore;
-use gatehouse::store::{ApiKeyRecord, KeyStore as _, MAX_ACTIVE_KEYS};
+use gatehouse::store::{ApiKeyRecord, KeyStore as _, MAX_ACTIVE_KEYS, UserRecord};
+use gatehouse::webhooks::{WebhookConfig, WebhookSecret};
 use gatehouse_cli::embedded::{Embedded, RequestObserver, TABLE};
 use gatehouse_cli::gateway::LambdaFunction;
 use gatehouse_testkit::samples::{self, DEV_ADMIN, DEV_MANAGER, DEV_SIGNER};
+use gatehouse_testkit::svix;
 use gatehouse_testkit::tokens::dev_key;
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
@@ -451,7 +456,9 @@ impl World {
         }
     }
 
-    /// The in-process functions over this world's store, with the clock at `now`.
+    /// The in-process functions over this world's store, with the clock at `now`. As in `serve`, the
+    /// service of every route but create-key carries the webhook's settings (here the dev-only secret,
+    /// and `DEFAULT_ROLE` none, the template's default).
     fn functions(&self, now: i64) -> HashMap<String, Arc<dyn LambdaFunction>> {
         let clock = Arc::new(FixedClock::at(now));
         let authorizer =
@@ -472,7 +479,14 @@ impl World {
             )),
             Arc::new(
                 ResourceService::new(keys(None), clock.clone())
-                    .with_resource_server(Arc::new(samples::resource_server())),
+                    .with_resource_server(Arc::new(samples::resource_server()))
+                    .with_webhooks(Arc::new(
+                        WebhookConfig::new(
+                            WebhookSecret::parse(&webhook_secret()).unwrap(),
+                            Role::None,
+                        )
+                        .unwrap(),
+                    )),
             ),
         )
     }
@@ -607,19 +621,10 @@ async fn flows(world: &World) -> Vec<(&'static str, Value, i64)> {
     // outside the transaction), then creates.
     let pruned = "user_iam_prune";
     for i in 0..MAX_ACTIVE_KEYS {
-        let key = gatehouse::apikey::generate(&ApiKeyPrefix::default_prefix()).unwrap();
         let record = ApiKeyRecord {
-            key_id: format!("k_iamprune{i:02}"),
-            user_id: pruned.into(),
-            key_hash: samples::pepper().hash(key.reveal()),
             name: "old".into(),
-            scopes: gatehouse::principal::Scopes::ALL,
-            active: true,
-            created_at: NOW - 100,
             expires_at: Some(NOW - 10),
-            tail: key.tail(),
-            last_used_at: None,
-            revoked_at: None,
+            ..key_record(&format!("k_iamprune{i:02}"), pruned)
         };
         world
             .store
@@ -632,6 +637,248 @@ async fn flows(world: &World) -> Vec<(&'static str, Value, i64)> {
         as_caller(event("create-key.json"), pruned, "none"),
         NOW,
     ));
+    flows.extend(directory_flows(world).await);
+    flows
+}
+
+/// An active key of `user_id` created at `NOW - 100`, without expiry.
+fn key_record(key_id: &str, user_id: &str) -> ApiKeyRecord {
+    let key = gatehouse::apikey::generate(&ApiKeyPrefix::default_prefix()).unwrap();
+    ApiKeyRecord {
+        key_id: key_id.into(),
+        user_id: user_id.into(),
+        key_hash: samples::pepper().hash(key.reveal()),
+        name: "iam".into(),
+        scopes: gatehouse::principal::Scopes::ALL,
+        active: true,
+        created_at: NOW - 100,
+        expires_at: None,
+        tail: key.tail(),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+/// The dev-only signing secret `events/clerk-webhook.json` is signed with (never a real one).
+fn webhook_secret() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/webhooks/dev-only-insecure-sample-secret");
+    std::fs::read_to_string(path).unwrap().trim().to_owned()
+}
+
+/// The sample webhook event carrying the Clerk event `body` as delivery `id`, signed as Svix signs
+/// at `NOW` (the functions' clock: the webhook checks the timestamp against `service.clock()`).
+fn delivery(id: &str, body: &Value) -> Value {
+    let body = body.to_string();
+    let signed = svix::headers(&webhook_secret(), id, NOW, &body);
+    let mut event = event("clerk-webhook.json");
+    for (name, value) in signed.pairs() {
+        event["headers"][name] = json!(value);
+        event["multiValueHeaders"][name] = json!([value]);
+    }
+    event["body"] = json!(body);
+    event
+}
+
+/// A sample member event about `target`, with `body` (a `PUT`'s) when there is one.
+fn about(mut event: Value, target: &str, body: Option<Value>) -> Value {
+    event["pathParameters"]["userId"] = json!(target);
+    event["path"] = json!(format!("/v1/organizations/org_demo/members/{target}"));
+    if let Some(body) = body {
+        event["body"] = json!(body.to_string());
+    }
+    event
+}
+
+/// The user directory's functions, Clerk's webhook and delegated administration: every path that
+/// touches the store, as each kind of caller. The flows run in this order, each on what the ones
+/// before left.
+async fn directory_flows(world: &World) -> Vec<(&'static str, Value, i64)> {
+    // The sample events' caller: an organization-level manager of org_demo (its record is read when
+    // the memberships are omitted from the context).
+    const ORG_MANAGER: &str = "user_demo_manager";
+    const MEMBER: &str = "user_iam_member";
+    const NEWCOMER: &str = "user_iam_newcomer";
+    const BANNED: &str = "user_iam_banned";
+    const DELETED: &str = "user_iam_deleted";
+    let memberships = |organizations: &[&str], locations: &[&str]| Memberships {
+        organization_ids: organizations.iter().map(|&id| id.to_owned()).collect(),
+        location_ids: locations.iter().map(|&id| id.to_owned()).collect(),
+        ..Memberships::default()
+    };
+    for (user_id, role, memberships) in [
+        (ORG_MANAGER, Role::Manager, memberships(&["org_demo"], &[])),
+        (MEMBER, Role::Signer, memberships(&[], &["loc_demo_1"])),
+        (BANNED, Role::Signer, Memberships::default()),
+        (DELETED, Role::Signer, Memberships::default()),
+    ] {
+        world
+            .store
+            .put_user(&UserRecord::new(user_id, role, memberships))
+            .await
+            .unwrap();
+    }
+    // The deleted user's keys, one of each kind a revocation meets: created (in the active-key set,
+    // with an id pointer, listed on gsi1); created but not yet on gsi1 (the index lags: found through
+    // its pointer, BatchGetItem of KEYID#); stored without pointer or set element (listed only).
+    let listed = key_record("k_iamdeleted1", DELETED);
+    let unlisted = key_record("k_iamdeleted2", DELETED);
+    for record in [&listed, &unlisted] {
+        world
+            .store
+            .create_api_key(record, MAX_ACTIVE_KEYS, NOW - 100)
+            .await
+            .unwrap();
+    }
+    world
+        .store
+        .client()
+        .update_item()
+        .table_name(world.store.table())
+        .key(
+            "pk",
+            AttributeValue::S(format!("APIKEY#{}", unlisted.key_hash.to_hex())),
+        )
+        .key("sk", AttributeValue::S("APIKEY".into()))
+        .update_expression("REMOVE gsi1pk, gsi1sk")
+        .send()
+        .await
+        .unwrap();
+    world
+        .store
+        .put_api_key(&key_record("k_iamdeleted3", DELETED))
+        .await
+        .unwrap();
+
+    // Clerk's timestamps (ms), before the delivery time.
+    let at = |seconds_before: i64| (NOW - seconds_before) * 1000;
+    let created = delivery(
+        "msg_iam_created",
+        &svix::user_event("user.created", "user_iam_webhook_new", false, false, at(60)),
+    );
+    let user_updated = |id: &str, banned: bool, seconds_before: i64| {
+        delivery(
+            id,
+            &svix::user_event("user.updated", BANNED, banned, false, at(seconds_before)),
+        )
+    };
+    let mut flows = vec![
+        // user.created without a record: the record is created.
+        ("clerk-webhook", created.clone(), NOW),
+        // Banned, unbanned: Clerk's status on an existing record.
+        (
+            "clerk-webhook",
+            user_updated("msg_iam_banned", true, 50),
+            NOW,
+        ),
+        (
+            "clerk-webhook",
+            user_updated("msg_iam_unbanned", false, 40),
+            NOW,
+        ),
+        // Older than what the record reflects: superseded, nothing written but the delivery.
+        (
+            "clerk-webhook",
+            user_updated("msg_iam_stale", true, 45),
+            NOW,
+        ),
+        // user.deleted: suspended, then every key revoked.
+        (
+            "clerk-webhook",
+            delivery("msg_iam_deleted", &svix::deleted_event(DELETED, at(30))),
+            NOW,
+        ),
+        // A type Gatehouse ignores: only recorded.
+        (
+            "clerk-webhook",
+            delivery(
+                "msg_iam_ignored",
+                &svix::clerk_event(
+                    "session.created",
+                    json!({"id": "sess_iam", "object": "session"}),
+                    at(20),
+                ),
+            ),
+            NOW,
+        ),
+        // A replayed delivery: a duplicate, only looked up.
+        ("clerk-webhook", created, NOW),
+    ];
+
+    // Callers: the organization-level manager from the context (the sample events as they are) and
+    // from their record; the company-level manager (co_demo_east) likewise; an admin.
+    let org_manager =
+        |file: &str| memberships_omitted(as_caller(event(file), ORG_MANAGER, "manager"));
+    let company_manager = |file: &str| {
+        let mut event = as_caller(event(file), DEV_MANAGER, "manager");
+        event["requestContext"]["authorizer"]["companyIds"] = json!("co_demo_east");
+        event
+    };
+    let company_manager_omitted =
+        |file: &str| memberships_omitted(as_caller(event(file), DEV_MANAGER, "manager"));
+    let admin = |file: &str| as_caller(event(file), DEV_ADMIN, "admin");
+    let put = "put-member.json";
+    let remove = "remove-member.json";
+    flows.extend([
+        // Creates user_demo_signer's record.
+        ("put-member", event(put), NOW),
+        // Changes an existing record (MEMBER holds loc_demo_1).
+        (
+            "put-member",
+            about(
+                org_manager(put),
+                MEMBER,
+                Some(json!({"role": "signer", "companyIds": ["co_demo_east"]})),
+            ),
+            NOW,
+        ),
+        (
+            "put-member",
+            about(
+                company_manager(put),
+                NEWCOMER,
+                Some(json!({"role": "signer", "locationIds": ["loc_demo_1"]})),
+            ),
+            NOW,
+        ),
+        (
+            "put-member",
+            about(
+                company_manager_omitted(put),
+                MEMBER,
+                Some(json!({"role": "signer", "locationIds": ["loc_demo_1"]})),
+            ),
+            NOW,
+        ),
+        // No membership inside the organization remains: the projection is deleted.
+        (
+            "put-member",
+            about(org_manager(put), NEWCOMER, Some(json!({"role": "signer"}))),
+            NOW,
+        ),
+        // Removes user_demo_signer, created above.
+        ("remove-member", event(remove), NOW),
+        (
+            "remove-member",
+            about(company_manager_omitted(remove), MEMBER, None),
+            NOW,
+        ),
+    ]);
+    for file in ["list-members.json", "list-audit.json"] {
+        let binary = if file == "list-members.json" {
+            "list-members"
+        } else {
+            "list-audit"
+        };
+        flows.extend([
+            (binary, event(file), NOW),
+            (binary, org_manager(file), NOW),
+            // Members: the in-memory page of the members in scope; audit: placed, then refused.
+            (binary, company_manager(file), NOW),
+            (binary, company_manager_omitted(file), NOW),
+            (binary, admin(file), NOW),
+        ]);
+    }
     flows
 }
 
@@ -705,9 +952,63 @@ async fn every_call_is_allowed_and_every_statement_is_used() {
     world.embedded.shutdown().await;
 }
 
-/// Calls a bug could make: none of them may be allowed to any function.
+/// Calls a bug could make. Each is denied to every function but the ones named with it, which the
+/// code needs it for; those must still have it, so the exceptions stay exactly what the policies
+/// grant.
+///
+/// What the user directory's functions may do, and what IAM cannot narrow further:
+/// - `put-member` and `remove-member` create a user record and rewrite its `role`, memberships and
+///   `revision` (that is the change), never the operator's `suspended` (only `gatehouse users put`
+///   writes it, with the operator's credentials, on creation too: a record with a `revision` and no
+///   `suspended` is not suspended) nor Clerk's `clerk*`. Member projections (`MEMBERS#<org>`) and
+///   audit entries (`AUDIT#<org>`) have partitions of their own, so these writers cannot reach an
+///   organization's record (`ORG#<id>`); only `put-member` puts projections, and nobody deletes an
+///   audit entry.
+/// - `clerk-webhook` writes Clerk's status (`clerk*`) and, for `user.created` without a record, creates
+///   it with the same `UpdateItem` (`attribute_not_exists(pk)`): `role` (DefaultRole, never admin),
+///   the three lists (empty) and `revision`. IAM sees attribute names, not the condition: that the
+///   webhook never changes an existing record's role or memberships is not expressible in IAM; only
+///   the code keeps it to creation. It revokes keys (`active`, `revokedAt`: IAM cannot see that it
+///   sets `active` to false) and releases their active-key slots.
+/// - `list-members` queries `MEMBERS#` partitions, `list-audit` `AUDIT#` partitions, nothing else.
 #[test]
 fn no_function_may_rewrite_a_profile_or_leave_its_items() {
+    const NONE: &[&str] = &[];
+    const DELEGATED: &[&str] = &["put-member", "remove-member"];
+    const DELEGATED_AND_WEBHOOK: &[&str] = &["put-member", "remove-member", "clerk-webhook"];
+    const WEBHOOK: &[&str] = &["clerk-webhook"];
+    const KEY_SET_WRITERS: &[&str] = &["create-key", "revoke-key", "clerk-webhook"];
+    const KEY_REVOKERS: &[&str] = &["revoke-key", "clerk-webhook"];
+    const MEMBER_LISTERS: &[&str] = &["list-members"];
+    const AUDIT_READERS: &[&str] = &["list-audit"];
+    const PROFILE: &[&str] = &[
+        "userId",
+        "role",
+        "suspended",
+        "organizationIds",
+        "companyIds",
+        "locationIds",
+    ];
+    const PROJECTION: &[&str] = &[
+        "userId",
+        "organizationId",
+        "organizationIds",
+        "companyIds",
+        "locationIds",
+    ];
+    const AUDIT_ENTRY: &[&str] = &[
+        "id",
+        "organizationId",
+        "atMs",
+        "actorUserId",
+        "actorAuthType",
+        "actorKeyId",
+        "actorClientId",
+        "action",
+        "targetUserId",
+        "before",
+        "after",
+    ];
     let update = |pk: &str, sk: &str, attributes: &[&str], returns: Option<&str>| {
         let names: serde_json::Map<String, Value> = attributes
             .iter()
@@ -732,12 +1033,17 @@ fn no_function_may_rewrite_a_profile_or_leave_its_items() {
         }
         ("UpdateItem".to_owned(), body.to_string())
     };
-    let put = |pk: &str, sk: &str| {
-        let body = json!({"TableName": TABLE, "Item": {
-            "pk": {"S": pk}, "sk": {"S": sk}, "role": {"S": "admin"}, "suspended": {"BOOL": false},
-            "userId": {"S": "u"}, "organizationIds": {"L": []}, "companyIds": {"L": []}, "locationIds": {"L": []}
-        }});
+    let put = |pk: &str, sk: &str, attributes: &[&str]| {
+        let mut item = json!({"pk": {"S": pk}, "sk": {"S": sk}});
+        for attribute in attributes {
+            item[*attribute] = json!({"S": "x"});
+        }
+        let body = json!({"TableName": TABLE, "Item": item});
         ("PutItem".to_owned(), body.to_string())
+    };
+    let delete = |pk: &str, sk: &str| {
+        let body = json!({"TableName": TABLE, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}});
+        ("DeleteItem".to_owned(), body.to_string())
     };
     let in_transaction = |(operation, body): (String, String)| {
         let inner: Value = serde_json::from_str(&body).unwrap();
@@ -751,46 +1057,195 @@ fn no_function_may_rewrite_a_profile_or_leave_its_items() {
             json!({"TransactItems": [{kind: inner}]}).to_string(),
         )
     };
-    let forbidden = [
-        update("USER#u", "PROFILE", &["role"], None),
-        update("USER#u", "PROFILE", &["suspended"], None),
-        update(
-            "USER#u",
-            "PROFILE",
-            &["organizationIds", "locationIds"],
-            None,
-        ),
-        update("USER#u", "ACTIVEKEYS", &["keys"], Some("ALL_NEW")),
-        update("USER#u", "ACTIVEKEYS", &["keys"], Some("ALL_OLD")),
-        update("APIKEY#0000", "APIKEY", &["userId"], None),
-        update("APIKEY#0000", "APIKEY", &["lastUsedAt"], Some("ALL_OLD")),
-        put("USER#u", "PROFILE"),
-        in_transaction(put("USER#u", "PROFILE")),
-        in_transaction(update("USER#u", "PROFILE", &["role"], None)),
+    let query = |partition: &str| {
+        let body = json!({
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+        });
+        ("Query".to_owned(), body.to_string())
+    };
+    let cases = [
+        // A user record's role and memberships: the delegated change, and the webhook's creation.
         (
-            "DeleteItem".to_owned(),
-            json!({"TableName": TABLE, "Key": {"pk": {"S": "USER#u"}, "sk": {"S": "PROFILE"}}})
-                .to_string(),
+            update("USER#u", "PROFILE", &["role"], None),
+            DELEGATED_AND_WEBHOOK,
         ),
-        ("Scan".to_owned(), json!({"TableName": TABLE}).to_string()),
         (
-            "BatchWriteItem".to_owned(),
-            json!({"RequestItems": {}}).to_string(),
+            update(
+                "USER#u",
+                "PROFILE",
+                &["organizationIds", "locationIds"],
+                None,
+            ),
+            DELEGATED_AND_WEBHOOK,
+        ),
+        (
+            in_transaction(update("USER#u", "PROFILE", &["role"], None)),
+            DELEGATED_AND_WEBHOOK,
+        ),
+        // The operator's suspension: no function, alone or with anything else.
+        (update("USER#u", "PROFILE", &["suspended"], None), NONE),
+        (
+            update("USER#u", "PROFILE", &["role", "suspended"], None),
+            NONE,
+        ),
+        (
+            in_transaction(update("USER#u", "PROFILE", &["role", "suspended"], None)),
+            NONE,
+        ),
+        (
+            update("USER#u", "PROFILE", &["clerkSuspended", "suspended"], None),
+            NONE,
+        ),
+        // Clerk's status: the webhook only (a delegated change never names clerk*).
+        (
+            update("USER#u", "PROFILE", &["clerkSuspended"], None),
+            WEBHOOK,
+        ),
+        (
+            update("USER#u", "PROFILE", &["role", "clerkDeleted"], None),
+            WEBHOOK,
+        ),
+        // Nothing reads a record back from a write, and no statement mixes the profile with the
+        // active-key set (they share the USER# partition).
+        (
+            update("USER#u", "PROFILE", &["role"], Some("ALL_OLD")),
+            NONE,
+        ),
+        (update("USER#u", "PROFILE", &["role", "keys"], None), NONE),
+        (
+            update("USER#u", "ACTIVEKEYS", &["keys"], None),
+            KEY_SET_WRITERS,
+        ),
+        (
+            update("USER#u", "ACTIVEKEYS", &["keys"], Some("ALL_NEW")),
+            NONE,
+        ),
+        (
+            update("USER#u", "ACTIVEKEYS", &["keys"], Some("ALL_OLD")),
+            NONE,
+        ),
+        // Key records: revocation only (and the authorizer's lastUsedAt, without return values).
+        (update("APIKEY#0000", "APIKEY", &["userId"], None), NONE),
+        (
+            update("APIKEY#0000", "APIKEY", &["lastUsedAt"], Some("ALL_OLD")),
+            NONE,
+        ),
+        (
+            update("APIKEY#0000", "APIKEY", &["active", "revokedAt"], None),
+            KEY_REVOKERS,
+        ),
+        (
+            update("APIKEY#0000", "APIKEY", &["active", "expiresAt"], None),
+            NONE,
+        ),
+        // A user record is never put or deleted whole.
+        (put("USER#u", "PROFILE", PROFILE), NONE),
+        (in_transaction(put("USER#u", "PROFILE", PROFILE)), NONE),
+        (delete("USER#u", "PROFILE"), NONE),
+        // Organization partitions: projections and audit entries, by the delegated writers only.
+        (put("MEMBERS#o", "MEMBER#u", PROJECTION), &["put-member"]),
+        (put("AUDIT#o", "AUDIT#1", AUDIT_ENTRY), DELEGATED),
+        (delete("MEMBERS#o", "MEMBER#u"), DELEGATED),
+        (delete("AUDIT#o", "AUDIT#1"), NONE),
+        (
+            put("MEMBERS#o", "MEMBER#u", &["userId", "role", "companyIds"]),
+            NONE,
+        ),
+        (put("ORG#o", "MEMBER#u", PROJECTION), NONE),
+        (put("ORG#o", "AUDIT#1", AUDIT_ENTRY), NONE),
+        (put("ORG#o", "ORG", &["name", "gsi1pk", "gsi1sk"]), NONE),
+        (delete("ORG#o", "ORG"), NONE),
+        (query("MEMBERS#o"), MEMBER_LISTERS),
+        (query("AUDIT#o"), AUDIT_READERS),
+        (query("ORG#o"), NONE),
+        // Webhook deliveries: recorded by the webhook, forgotten by no one (a forgotten delivery
+        // could be replayed).
+        (
+            put(
+                "WEBHOOK#msg",
+                "WEBHOOK",
+                &["deliveryId", "eventType", "receivedAt", "ttl"],
+            ),
+            WEBHOOK,
+        ),
+        (delete("WEBHOOK#msg", "WEBHOOK"), NONE),
+        (
+            ("Scan".to_owned(), json!({"TableName": TABLE}).to_string()),
+            NONE,
+        ),
+        (
+            (
+                "BatchWriteItem".to_owned(),
+                json!({"RequestItems": {}}).to_string(),
+            ),
+            NONE,
         ),
     ];
-    let mut allowed = Vec::new();
-    for (binary, policy) in policies() {
-        for (operation, body) in &forbidden {
+    let policies = policies();
+    let mut wrong = Vec::new();
+    for ((operation, body), allowed_to) in &cases {
+        for name in *allowed_to {
+            assert!(policies.contains_key(*name), "no function {name}");
+        }
+        for (binary, policy) in &policies {
+            let expected = allowed_to.contains(&binary.as_str());
             for call in calls_of(operation, body) {
-                let granted = allowing(&policy, &call);
-                if !granted.is_empty() {
-                    let sids: Vec<&str> = granted.iter().map(|s| s.sid.as_str()).collect();
-                    allowed.push(format!("{binary}: {} ({sids:?})", call.what));
+                let granted = allowing(policy, &call);
+                let sids: Vec<&str> = granted.iter().map(|s| s.sid.as_str()).collect();
+                let attributes = call.context.get("dynamodb:Attributes");
+                if !expected && !granted.is_empty() {
+                    wrong.push(format!(
+                        "allowed: {binary}: {} {attributes:?} ({sids:?})",
+                        call.what
+                    ));
+                }
+                if expected && granted.is_empty() {
+                    wrong.push(format!(
+                        "no longer allowed (narrow the exception): {binary}: {} {attributes:?}",
+                        call.what
+                    ));
                 }
             }
         }
     }
-    assert!(allowed.is_empty(), "allowed:\n{}", allowed.join("\n"));
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // Secrets: each function reads its own, nothing else of Secrets Manager.
+    let secrets: BTreeMap<&str, Vec<Resource>> = [
+        (
+            "authorizer",
+            vec!["ApiKeyPepperSecret", "ClerkSecretKeySecretArn"],
+        ),
+        ("create-key", vec!["ApiKeyPepperSecret"]),
+        ("clerk-webhook", vec!["ClerkWebhookSecret"]),
+    ]
+    .into_iter()
+    .map(|(binary, names)| {
+        let resources = names
+            .into_iter()
+            .map(|n| Resource::Other(n.to_owned()))
+            .collect();
+        (binary, resources)
+    })
+    .collect();
+    for (binary, policy) in &policies {
+        let mut read = Vec::new();
+        for statement in policy {
+            for action in statement
+                .actions
+                .iter()
+                .filter(|a| a.starts_with("secretsmanager:"))
+            {
+                assert_eq!(action, "secretsmanager:GetSecretValue", "{binary}");
+                assert!(statement.conditions.is_empty(), "{binary}");
+                read.extend(statement.resources.iter().cloned());
+            }
+        }
+        let expected = secrets.get(binary.as_str()).cloned().unwrap_or_default();
+        assert_eq!(read, expected, "{binary} reads these secrets");
+    }
 }
 
 #[test]

@@ -6,10 +6,12 @@ For every run of every case it starts a fresh process of the binary with Lambda'
 AWS_LAMBDA_RUNTIME_API pointing at an in-process HTTP server that implements the parts of the
 Runtime API a custom runtime uses:
 
-  GET  /2018-06-01/runtime/invocation/next             serves the case's event once, with
+  GET  /2018-06-01/runtime/invocation/next             serves the case's event once (in warm mode:
+                                                       its events one per /next, in order), with
                                                        Lambda-Runtime-Aws-Request-Id, -Deadline-Ms,
-                                                       -Invoked-Function-Arn, -Trace-Id; a second
-                                                       /next blocks until the run is over
+                                                       -Invoked-Function-Arn, -Trace-Id; a /next
+                                                       after the last event blocks until the run is
+                                                       over
   POST /2018-06-01/runtime/invocation/{id}/response    the measured moment
   POST /2018-06-01/runtime/invocation/{id}/error       a failed run
   POST /2018-06-01/runtime/init/error                  a failed run
@@ -24,10 +26,32 @@ runs (not counted) come first so the page cache and DynamoDB Local's JIT are war
 its own server on a fresh port (a request a killed process left in flight cannot be taken for the
 next process's /next) and starts after a 100 ms pause, so each spawn meets an idle CPU, as a cold
 sandbox does; on a small VM that costs about 1 ms against back-to-back spawns, for every case alike.
+
+Clerk webhook cases (with --webhook BIN --webhook-secret whsec_... --webhook-user ID): every event is
+an API Gateway REST proxy event of POST /v1/webhooks/clerk, built and Svix-signed just before its
+process is spawned (unique svix-id, svix-timestamp = now, Clerk `timestamp` in ms strictly
+increasing), and a run counts only if the answer is 200 with outcome "applied":
+  webhook user.updated           the seeded user, banned false (the authorizer cases still use it)
+  webhook user.deleted K keys    with --delete-users a,b,...: the next fresh user per run (a deletion
+                                 is final; warm-up + runs of them), each with --delete-keys K active
+                                 keys (default 25, seed.py --delete-users/--delete-keys), and the
+                                 answer must say revokedKeys = K
+
+Warm mode (--warm N, default 200; 0 turns it off): after the cold runs, one more process per case
+that has warm events (health, webhook user.updated) gets its cold event and then N more, back to
+back; for webhook user.updated each is a distinct signed event for --warm-user, banned alternating
+true/false, so each applies. Prints min / median / p90 / max / mean of the N per-invocation times
+(GET /next that delivers the event -> its response POST), their median's ratio to health's, and
+VmHWM after the last event. The cold table is printed first, as without warm mode; --json gets the
+warm figures under "warm".
 """
 
 import argparse
+import base64
+import hashlib
+import hmac
 import json
+import math
 import os
 import re
 import shutil
@@ -43,6 +67,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/v1/packages/pkg_123"
 RUN_TIMEOUT_S = 30.0
+WARM_EVENT_TIMEOUT_S = 1.0  # added to a warm process's deadline per warm event
 SETTLE_S = 0.1
 
 
@@ -118,23 +143,115 @@ def health_event():
     }
 
 
+def webhook_event(body, svix_id, svix_timestamp, svix_signature):
+    """An API Gateway REST proxy event of a Svix delivery (the shape of events/clerk-webhook.json)."""
+    agent = "Svix-Webhooks/1.0 (sender-XXXXX; +https://www.svix.com/http-sender/)"
+    headers = {
+        "Content-Type": "application/json",
+        "Host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "User-Agent": agent,
+        "svix-id": svix_id,
+        "svix-timestamp": str(svix_timestamp),
+        "svix-signature": svix_signature,
+    }
+    return {
+        "resource": "/v1/webhooks/clerk",
+        "path": "/v1/webhooks/clerk",
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "wh1",
+            "resourcePath": "/v1/webhooks/clerk",
+            "httpMethod": "POST",
+            "path": "/prod/v1/webhooks/clerk",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "prod",
+            "domainPrefix": "abcdef1234",
+            "requestTimeEpoch": int(time.time() * 1000),
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": agent},
+            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "apiId": "abcdef1234",
+        },
+        "body": body.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+class WebhookSigner:
+    """Signed Clerk deliveries as Svix sends them: a unique svix-id each, svix-timestamp = now (Unix
+    seconds), svix-signature = v1,base64(HMAC-SHA256(secret, "{id}.{timestamp}.{body}")), the secret
+    being the base64 after whsec_. Clerk's own `timestamp` (ms) strictly increases from one event to
+    the next, so every event is newer than the last one applied and applies."""
+
+    def __init__(self, secret):
+        encoded = secret.strip().removeprefix("whsec_")
+        self.key = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+        self.last_ms = 0
+
+    def _at_ms(self):
+        self.last_ms = max(int(time.time() * 1000), self.last_ms + 1)
+        return self.last_ms
+
+    def event(self, event_type, user_id, banned=False):
+        at_ms = self._at_ms()
+        if event_type == "user.deleted":
+            data = {"id": user_id, "object": "user", "deleted": True}
+        else:
+            data = {
+                "id": user_id,
+                "object": "user",
+                "banned": banned,
+                "locked": False,
+                "first_name": "Cold",
+                "last_name": "Start",
+                "email_addresses": [],
+                "created_at": 1_700_000_000_000,
+                "updated_at": at_ms,
+            }
+        body = json.dumps(
+            {
+                "data": data,
+                "event_attributes": {"http_request": {"client_ip": "203.0.113.7", "user_agent": "Svix-Webhooks/1.0"}},
+                "instance_id": "ins_coldstart",
+                "object": "event",
+                "timestamp": at_ms,
+                "type": event_type,
+            },
+            separators=(",", ":"),
+        ).encode()
+        svix_id = "msg_" + uuid.uuid4().hex
+        svix_timestamp = int(time.time())
+        signed = f"{svix_id}.{svix_timestamp}.".encode() + body
+        tag = base64.b64encode(hmac.new(self.key, signed, hashlib.sha256).digest()).decode()
+        return webhook_event(body, svix_id, svix_timestamp, f"v1,{tag}")
+
+
 # ---------------------------------------------------------------------------------------------------
 # the fake Runtime API
 
 
 class Run:
-    """One process lifetime: the event it gets and what it did with it."""
+    """One process lifetime: the events it gets, in order (one for a cold run; 1 + N in warm mode),
+    and what it did with them."""
 
-    def __init__(self, event, function_name):
-        self.event = json.dumps(event).encode()
+    def __init__(self, events, function_name):
+        self.events = [json.dumps(event).encode() for event in events]
         self.function_name = function_name
-        self.request_id = str(uuid.uuid4())
-        self.served = False
-        self.t_next = None
-        self.t_response = None
-        self.response = None
+        self.request_ids = [str(uuid.uuid4()) for _ in self.events]
+        self.index = {request_id: i for i, request_id in enumerate(self.request_ids)}
+        self.served = 0  # events handed out so far
+        self.t_next = [None] * len(self.events)  # per event: its GET /next arrived
+        self.t_response = [None] * len(self.events)  # per event: its response POST arrived
+        self.responses = [None] * len(self.events)
         self.error = None
-        self.finished = threading.Event()  # response or error arrived
+        self.finished = threading.Event()  # the last response, or an error, arrived
         self.over = threading.Event()  # the harness is done with the process
         self.trail = []  # (ms since start, what the server saw), for failure reports
 
@@ -195,14 +312,15 @@ class Handler(BaseHTTPRequestHandler):
             run = self.server.run
             if run is not None:
                 run.trail.append((now, f"GET {self.path} from {self.client_address[1]}"))
-            first = run is not None and not run.served
-            if first:
-                run.served = True
-                run.t_next = now
+            index = None
+            if run is not None and run.error is None and run.served < len(run.events):
+                index = run.served
+                run.served += 1
+                run.t_next[index] = now
         if run is None:
             self.close_connection = True
             return
-        if not first:
+        if index is None:
             # The runtime loops for its next event: keep it waiting until the harness kills it.
             run.over.wait(RUN_TIMEOUT_S)
             self.close_connection = True
@@ -210,10 +328,10 @@ class Handler(BaseHTTPRequestHandler):
         deadline = int(time.time() * 1000) + 10_000
         self._reply(
             200,
-            run.event,
+            run.events[index],
             {
                 "Content-Type": "application/json",
-                "Lambda-Runtime-Aws-Request-Id": run.request_id,
+                "Lambda-Runtime-Aws-Request-Id": run.request_ids[index],
                 "Lambda-Runtime-Deadline-Ms": str(deadline),
                 "Lambda-Runtime-Invoked-Function-Arn": (
                     f"arn:aws:lambda:us-east-1:123456789012:function:{run.function_name}"
@@ -230,14 +348,16 @@ class Handler(BaseHTTPRequestHandler):
         if run is not None:
             run.trail.append((now, f"POST {path} from {self.client_address[1]} ({len(body)} bytes)"))
         m = re.fullmatch(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)", path)
-        if run is not None and m and m.group(1) == run.request_id:
+        index = run.index.get(m.group(1)) if run is not None and m else None
+        if index is not None:
             if m.group(2) == "response":
-                run.t_response = now
-                run.response = body
+                run.t_response[index] = now
+                run.responses[index] = body
             else:
-                run.error = f"invocation error: {body[:500]!r}"
+                run.error = f"invocation error (event {index}): {body[:500]!r}"
             self._reply(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
-            run.finished.set()
+            if run.error is not None or index == len(run.events) - 1:
+                run.finished.set()
             return
         if path == "/2018-06-01/runtime/init/error" and run is not None:
             run.error = f"init error: {body[:500]!r}"
@@ -279,7 +399,7 @@ def decision_micros(log_path):
     return None
 
 
-def measure(case, logdir, stop_signal=signal.SIGKILL):
+def measure(case, logdir, stop_signal=signal.SIGKILL, warm=0):
     # A server (and port) per run: a request the previous process sent just before it was killed can
     # never be mistaken for this process's first /next.
     server = RuntimeApi()
@@ -289,23 +409,32 @@ def measure(case, logdir, stop_signal=signal.SIGKILL):
     # neither is inside the measured window.
     time.sleep(SETTLE_S)
     try:
-        return measure_with(server, case, logdir, stop_signal)
+        return measure_with(server, case, logdir, stop_signal, warm)
     finally:
         server.shutdown()
         server.server_close()
 
 
-def measure_with(server, case, logdir, stop_signal):
-    run = Run(case["event"], case["function_name"])
+def measure_with(server, case, logdir, stop_signal, warm):
+    """One process: its cold invocation (the case's event) and, with `warm` > 0, `warm` more events
+    (the case's warm_event(i)), all built (and signed) before the spawn."""
+    result = {"case": case["name"], "ok": False}
+    try:
+        events = [case["event"]() if callable(case["event"]) else case["event"]]
+        events += [case["warm_event"](i) for i in range(warm)]
+    except Exception as error:  # noqa: BLE001 (reported as a failed run)
+        result["error"] = f"cannot build the event: {error}"
+        return result
+    run = Run(events, case["function_name"])
     env = dict(case["env"])
     env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
-    log_path = os.path.join(logdir, f"{case['name']}.log")
+    log_path = os.path.join(logdir, f"{case['name']}{' warm' if warm else ''}.log")
     with server.lock:
         server.run = run
     with open(log_path, "wb") as log:
         t0 = time.perf_counter()
         proc = subprocess.Popen([case["binary"]], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        deadline = t0 + RUN_TIMEOUT_S
+        deadline = t0 + RUN_TIMEOUT_S + warm * WARM_EVENT_TIMEOUT_S
         while not run.finished.wait(0.005):
             if proc.poll() is not None:
                 # Exited: let an in-flight POST land, then give up.
@@ -321,24 +450,30 @@ def measure_with(server, case, logdir, stop_signal):
     with server.lock:
         server.run = None
 
-    result = {"case": case["name"], "ok": False}
-    if run.t_response is None:
+    if run.error is not None or None in run.t_response:
         tail = open(log_path, errors="replace").read()[-2000:]
-        trail = "; ".join(f"{(t - t0) * 1000:.1f}ms {what}" for t, what in run.trail)
-        result["error"] = run.error or f"no response (exit code {proc.returncode}); seen: {trail}; output:\n{tail}"
+        trail = "; ".join(f"{(t - t0) * 1000:.1f}ms {what}" for t, what in run.trail[-12:])
+        answered = sum(t is not None for t in run.t_response)
+        result["error"] = run.error or (
+            f"no response to event {answered} of {len(events)} (exit code {proc.returncode});"
+            f" seen (last 12): {trail}; output:\n{tail}"
+        )
         return result
-    check = case["check"](run.response)
-    if check is not None:
-        result["error"] = f"unexpected response: {check}"
-        return result
+    for index, response in enumerate(run.responses):
+        check = case["check"](response) if index == 0 else case.get("warm_check", case["check"])(response)
+        if check is not None:
+            result["error"] = f"unexpected response to event {index}: {check}"
+            return result
     result.update(
         ok=True,
-        init_ms=(run.t_next - t0) * 1000,
-        total_ms=(run.t_response - t0) * 1000,
-        invoke_ms=(run.t_response - run.t_next) * 1000,
+        init_ms=(run.t_next[0] - t0) * 1000,
+        total_ms=(run.t_response[0] - t0) * 1000,
+        invoke_ms=(run.t_response[0] - run.t_next[0]) * 1000,
         hwm_kb=status.get("VmHWM"),
         decision_us=decision_micros(log_path),
     )
+    if warm:
+        result["warm_ms"] = [(r - n) * 1000 for n, r in zip(run.t_next[1:], run.t_response[1:])]
     return result
 
 
@@ -365,6 +500,33 @@ def expect_status(status):
         except (ValueError, AttributeError):
             return f"not a proxy response: {body[:300]!r}"
         return None if got == status else f"statusCode {got}, expected {status}"
+
+    return check
+
+
+def expect_webhook(outcome, revoked_keys=None):
+    """statusCode 200 and a delivery view with this outcome (and revokedKeys, when given)."""
+
+    def check(body):
+        try:
+            doc = json.loads(body)
+            got = doc.get("statusCode")
+            inner = doc.get("body") or ""
+            if doc.get("isBase64Encoded"):
+                inner = base64.b64decode(inner).decode()
+        except (ValueError, AttributeError):
+            return f"not a proxy response: {body[:300]!r}"
+        if got != 200:
+            return f"statusCode {got}, expected 200: {inner[:300]!r}"
+        try:
+            view = json.loads(inner)
+        except ValueError:
+            return f"body is not JSON: {inner[:300]!r}"
+        if not isinstance(view, dict) or view.get("outcome") != outcome:
+            return f"outcome {view.get('outcome') if isinstance(view, dict) else None}, expected {outcome}: {inner[:300]!r}"
+        if revoked_keys is not None and view.get("revokedKeys") != revoked_keys:
+            return f"revokedKeys {view.get('revokedKeys')}, expected {revoked_keys}: {inner[:300]!r}"
+        return None
 
     return check
 
@@ -412,6 +574,7 @@ def build_cases(args):
             "env": lambda_env("gatehouse-health", 128),
             "event": health_event(),
             "check": expect_status(200),
+            "warm_event": lambda _i: health_event(),
         },
         {
             "name": "authorizer session JWT",
@@ -451,6 +614,53 @@ def build_cases(args):
                 "check": expect_effect("Allow"),
             }
         )
+    if args.webhook:
+        cases.extend(webhook_cases(args))
+    return cases
+
+
+def webhook_cases(args):
+    """The Clerk webhook function: user.updated of the seeded user (banned false, so the authorizer
+    cases still find it usable), with warm events for --warm-user alternating banned true/false; and,
+    with --delete-users, user.deleted of a fresh user per run (a deletion is final) with its keys."""
+    signer = WebhookSigner(args.webhook_secret)
+    env = lambda_env("gatehouse-clerk-webhook", 256)
+    env.update(
+        TABLE_NAME=args.table,
+        AWS_ENDPOINT_URL_DYNAMODB=args.ddb_endpoint,
+        CLERK_WEBHOOK_SECRET=args.webhook_secret,
+        DEFAULT_ROLE="none",
+    )
+    warm_user = args.warm_user or args.webhook_user
+    cases = [
+        {
+            "name": "webhook user.updated",
+            "binary": args.webhook,
+            "function_name": "gatehouse-clerk-webhook",
+            "env": env,
+            "event": lambda: signer.event("user.updated", args.webhook_user, banned=False),
+            "check": expect_webhook("applied", 0),
+            "warm_event": lambda i: signer.event("user.updated", warm_user, banned=i % 2 == 0),
+        }
+    ]
+    doomed = [user for user in (args.delete_users or "").split(",") if user]
+    if doomed:
+
+        def deletion():
+            if not doomed:
+                raise RuntimeError("no fresh user left to delete (seed more with seed.py --delete-users)")
+            return signer.event("user.deleted", doomed.pop(0))
+
+        cases.append(
+            {
+                "name": f"webhook user.deleted {args.delete_keys} keys",
+                "binary": args.webhook,
+                "function_name": "gatehouse-clerk-webhook",
+                "env": env,
+                "event": deletion,
+                "check": expect_webhook("applied", args.delete_keys),
+            }
+        )
     return cases
 
 
@@ -460,6 +670,70 @@ def build_cases(args):
 
 def trio(values, fmt="{:7.1f}"):
     return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
+
+
+def p90(values):
+    """Nearest-rank 90th percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def warm_report(cases, logdir, stop_signal, warm):
+    """One process per case with warm events: its cold invocation, then `warm` more; prints the
+    per-invocation times. Returns (summary, failures)."""
+    warm_cases = [case for case in cases if "warm_event" in case]
+    results = {}
+    failures = 0
+    for case in warm_cases:
+        result = measure(case, logdir, stop_signal, warm)
+        if not result["ok"]:
+            failures += 1
+            print(f"  FAILED {case['name']} (warm): {result['error']}", file=sys.stderr)
+            continue
+        results[case["name"]] = result
+    print()
+    print(
+        f"warm: one process per case; after its cold invocation it gets {warm} more events back to back;"
+        " /next -> response POST per event, ms"
+    )
+    header = (
+        f"{'case':<28} {'n':>4}  {'min':>7}  {'median':>7}  {'p90':>7}  {'max':>7}  {'mean':>7}"
+        f"  {'x health':>8}  {'cold total':>10}  {'peak RSS MiB':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    health = results.get("health (baseline)")
+    baseline = statistics.median(health["warm_ms"]) if health else None
+    summary = {}
+    for case in warm_cases:
+        result = results.get(case["name"])
+        if result is None:
+            print(f"{case['name']:<28}  no successful run")
+            continue
+        times = result["warm_ms"]
+        med = statistics.median(times)
+        rss = result["hwm_kb"] / 1024 if result["hwm_kb"] else None
+        summary[case["name"]] = {
+            "n": len(times),
+            "min_ms": min(times),
+            "median_ms": med,
+            "p90_ms": p90(times),
+            "max_ms": max(times),
+            "mean_ms": statistics.fmean(times),
+            "ratio_to_health": med / baseline if baseline else None,
+            "cold_total_ms": result["total_ms"],
+            "peak_rss_mib": rss,
+            "warm_ms": times,
+        }
+        ratio = f"{med / baseline:7.2f}x" if baseline else "n/a"
+        print(
+            f"{case['name']:<28} {len(times):>4}  {min(times):7.3f}  {med:7.3f}  {p90(times):7.3f}  {max(times):7.3f}"
+            f"  {statistics.fmean(times):7.3f}  {ratio:>8}  {result['total_ms']:8.1f}ms"
+            f"  {(f'{rss:.1f}' if rss else 'n/a'):>12}"
+        )
+    print()
+    print("peak RSS = VmHWM after the last warm event; cold total = that process's spawn -> first response")
+    return summary, failures
 
 
 def main():
@@ -475,6 +749,23 @@ def main():
     parser.add_argument("--ddb-endpoint", required=True)
     parser.add_argument("--issuer", required=True)
     parser.add_argument("--clerk-pem", required=True, help="file with the Clerk PEM public key")
+    parser.add_argument("--webhook", help="the clerk-webhook binary (adds the webhook cases)")
+    parser.add_argument("--webhook-secret", help="the endpoint's whsec_... secret (CLERK_WEBHOOK_SECRET)")
+    parser.add_argument("--webhook-user", help="seeded user the cold user.updated events update (banned false)")
+    parser.add_argument("--warm-user", help="seeded user the warm user.updated events update (default: --webhook-user)")
+    parser.add_argument(
+        "--delete-users",
+        help="comma-separated fresh users with keys, one per run of the user.deleted case (warm-up + runs of them)",
+    )
+    parser.add_argument("--delete-keys", type=int, default=25, help="active keys each of those users has")
+    parser.add_argument(
+        "--warm",
+        type=int,
+        default=200,
+        metavar="N",
+        help="after the cold runs, one more process per case with warm events (health, webhook user.updated)"
+        " gets N events after its cold one; prints per-invocation min/median/p90/max (0: off)",
+    )
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--json", help="write every run here")
@@ -484,7 +775,7 @@ def main():
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="extra environment for the authorizer cases (experiments: RUST_LOG, SSL_CERT_DIR, ...)",
+        help="extra environment for the authorizer and webhook cases (experiments: RUST_LOG, SSL_CERT_DIR, ...)",
     )
     parser.add_argument(
         "--stop-signal",
@@ -492,11 +783,13 @@ def main():
         help="signal that ends a process after its response (TERM lets a wrapper such as perf record finish)",
     )
     args = parser.parse_args()
+    if args.webhook and not (args.webhook_secret and args.webhook_user):
+        parser.error("--webhook needs --webhook-secret and --webhook-user")
 
     cases = build_cases(args)
     extra = dict(item.split("=", 1) for item in args.env)
     for case in cases:
-        if case["binary"] == args.authorizer:
+        if case["binary"] in (args.authorizer, args.webhook):
             case["env"] = dict(case["env"], **extra)
     if args.only:
         cases = [case for case in cases if args.only in case["name"] or case["name"].startswith("health")]
@@ -558,9 +851,16 @@ def main():
     print()
     print("init = process start to first GET /next (runtime, config, SDK clients, secrets);")
     print("1st invoke = /next to response POST (median); handler = the decision log line's duration_us (median)")
+    warm_summary = None
+    if args.warm > 0:
+        warm_summary, warm_failures = warm_report(cases, logdir, stop_signal, args.warm)
+        failures += warm_failures
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"summary": summary, "runs": results}, out, indent=2)
+            document = {"summary": summary, "runs": results}
+            if warm_summary is not None:
+                document["warm"] = warm_summary
+            json.dump(document, out, indent=2)
         print(f"all runs: {args.json}")
     if failures:
         print(f"{failures} run(s) failed; process output under {logdir}", file=sys.stderr)

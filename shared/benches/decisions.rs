@@ -163,6 +163,8 @@ fn decisions(c: &mut Criterion) {
                 location_ids: vec!["loc_1".to_owned(), "loc_2".to_owned(), "loc_3".to_owned()],
             },
             suspended: false,
+            clerk: Default::default(),
+            revision: 0,
         });
         store.put_key(ApiKeyRecord {
             key_id: "k_2yQbenchmarkKey000000001".to_owned(),

@@ -17,6 +17,13 @@
 //!
 //! The rules answer in their own terms ([`Denial`]), not in HTTP: `crate::api` maps a denial to its
 //! status and code, in the one place every route error is mapped.
+//!
+//! Delegated role administration (README "Delegated role administration") is decided here too, by
+//! [`administration_reach`] (who may list and change members) and [`decide_delegation`] (whether one
+//! change stays inside the granter's scope): a manager grants, replaces and removes only what the
+//! same cascade ([`covers`]) gives them, never `admin`, never their own record, and changes the
+//! global role only of a user whose every membership they cover. Those refusals are
+//! [`DelegationDenial`]s, mapped to route errors by `crate::members`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -227,6 +234,227 @@ impl MembershipMap {
     }
 }
 
+/// One membership with where it sits, read from the store ([`place`]): the ancestry [`covers`]
+/// decides on, for memberships that are not resources yet (a grant, a member's record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// An organization, company or location membership.
+    pub kind: Kind,
+    /// The id held.
+    pub id: String,
+    /// The organization it sits in; `None` for a company or location that does not exist, which
+    /// sits nowhere and so is covered by no one.
+    pub organization_id: Option<String>,
+    /// The company it sits in (a company membership: itself; a location: its company).
+    pub company_id: Option<String>,
+}
+
+impl Placed {
+    /// Its ancestry, unless it sits nowhere.
+    pub fn ancestry(&self) -> Option<Ancestry<'_>> {
+        Some(Ancestry {
+            organization_id: self.organization_id.as_deref()?,
+            company_id: self.company_id.as_deref(),
+            location_id: (self.kind == Kind::Location).then_some(self.id.as_str()),
+        })
+    }
+
+    /// Whether it sits in `organization_id`.
+    pub fn is_in(&self, organization_id: &str) -> bool {
+        self.organization_id.as_deref() == Some(organization_id)
+    }
+
+    /// Whether `memberships` cover it by the cascade of [`covers`] (never when it sits nowhere).
+    pub fn is_covered_by(&self, memberships: &Memberships) -> bool {
+        self.ancestry()
+            .is_some_and(|ancestry| covers(memberships, ancestry))
+    }
+}
+
+/// Places every membership of `memberships` (two batched reads: the companies and the locations),
+/// in the order organizations, companies, locations, each list in its own order.
+pub async fn place<S: ResourceStore>(
+    store: &S,
+    memberships: &Memberships,
+) -> Result<Vec<Placed>, StoreError> {
+    let companies: BTreeMap<String, String> = if memberships.company_ids.is_empty() {
+        BTreeMap::new()
+    } else {
+        store
+            .companies_by_ids(&memberships.company_ids)
+            .await?
+            .into_iter()
+            .map(|company| (company.id, company.organization_id))
+            .collect()
+    };
+    let locations: BTreeMap<String, (String, String)> = if memberships.location_ids.is_empty() {
+        BTreeMap::new()
+    } else {
+        store
+            .locations_by_ids(&memberships.location_ids)
+            .await?
+            .into_iter()
+            .map(|location| (location.id, (location.organization_id, location.company_id)))
+            .collect()
+    };
+    let mut placed = Vec::with_capacity(
+        memberships.organization_ids.len()
+            + memberships.company_ids.len()
+            + memberships.location_ids.len(),
+    );
+    placed.extend(memberships.organization_ids.iter().map(|id| Placed {
+        kind: Kind::Organization,
+        id: id.clone(),
+        organization_id: Some(id.clone()),
+        company_id: None,
+    }));
+    placed.extend(memberships.company_ids.iter().map(|id| Placed {
+        kind: Kind::Company,
+        id: id.clone(),
+        organization_id: companies.get(id).cloned(),
+        company_id: companies.contains_key(id).then(|| id.clone()),
+    }));
+    placed.extend(memberships.location_ids.iter().map(|id| {
+        let parents = locations.get(id);
+        Placed {
+            kind: Kind::Location,
+            id: id.clone(),
+            organization_id: parents.map(|(organization, _)| organization.clone()),
+            company_id: parents.map(|(_, company)| company.clone()),
+        }
+    }));
+    Ok(placed)
+}
+
+/// Why delegated role administration refuses (README "Delegated role administration").
+#[derive(Debug, thiserror::Error)]
+pub enum DelegationDenial {
+    /// The general gate refused (a key's scope, an admin's write, no access to the organization).
+    #[error(transparent)]
+    Access(#[from] Denial),
+    /// Signers and users without a record change nothing.
+    #[error("only managers can change roles and memberships")]
+    ManagersOnly,
+    /// The audit trail is for managers holding the organization itself (and admins).
+    #[error("only managers of the whole organization can read its audit trail")]
+    AuditNeedsOrganizationManager,
+    /// Nobody changes their own record.
+    #[error("you cannot change your own role or memberships")]
+    OwnRecord,
+    /// `admin` is granted by operators only.
+    #[error("the admin role cannot be granted through the api")]
+    AdminGrant,
+    /// An admin's record is changed by operators only.
+    #[error("an admin's role and memberships cannot be changed through the api")]
+    AdminTarget,
+    /// A grant outside the organization or the granter's scope (or of an id that does not exist).
+    #[error("you cannot grant {} {}: it is outside your scope", .0.name(), .1)]
+    GrantOutsideScope(Kind, String),
+    /// The member holds memberships in the organization the granter could not have granted.
+    #[error("this member holds memberships in this organization outside your scope")]
+    HeldOutsideScope,
+    /// The role is global: changing it needs every membership of the user in scope.
+    #[error("the role also applies outside your scope")]
+    RoleOutsideScope,
+}
+
+/// The gate of delegated role administration, before any id is looked at: as [`reach`] on an
+/// organization (scope first, admins read, managers within their memberships), except that a
+/// signer's or a record-less user's change is [`DelegationDenial::ManagersOnly`].
+pub fn administration_reach(
+    principal: &Principal,
+    memberships: Memberships,
+    action: Action,
+) -> Result<Reach, DelegationDenial> {
+    match reach(principal, memberships, action, Kind::Organization) {
+        Err(Denial::ManagersOnly) => Err(DelegationDenial::ManagersOnly),
+        Ok(Reach::Assigned) => Err(Kind::Organization.no_access().into()),
+        other => Ok(other?),
+    }
+}
+
+/// A delegated change as [`decide_delegation`] judges it: who asks, over what, for whom.
+#[derive(Debug, Clone, Copy)]
+pub struct Delegation<'a> {
+    /// The granter's user id.
+    pub granter_id: &'a str,
+    /// The granter's memberships (a manager's: [`administration_reach`] admitted them).
+    pub granter: &'a Memberships,
+    /// The organization of the route.
+    pub organization_id: &'a str,
+    /// The target's user id.
+    pub target_id: &'a str,
+    /// The target's role now; `None` when they have no record.
+    pub target_role: Option<Role>,
+    /// Every membership the target holds now, anywhere, placed.
+    pub held: &'a [Placed],
+}
+
+/// What the granter asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum Requested<'a> {
+    /// `PUT`: this role, and exactly these memberships inside the organization (placed).
+    Put { role: Role, grants: &'a [Placed] },
+    /// `DELETE`: no memberships inside the organization.
+    Remove,
+}
+
+/// Whether a manager may make a delegated change, in the README's order: not their own record;
+/// never `admin`, never an admin's record; every grant inside the organization and their scope;
+/// everything the target holds inside the organization (what the change replaces or removes) inside
+/// their scope; a role change only when every membership the target holds anywhere afterwards is.
+pub fn decide_delegation(
+    delegation: &Delegation<'_>,
+    requested: Requested<'_>,
+) -> Result<(), DelegationDenial> {
+    let Delegation {
+        granter_id,
+        granter,
+        organization_id,
+        target_id,
+        target_role,
+        held,
+    } = *delegation;
+    if target_id == granter_id {
+        return Err(DelegationDenial::OwnRecord);
+    }
+    if let Requested::Put {
+        role: Role::Admin, ..
+    } = requested
+    {
+        return Err(DelegationDenial::AdminGrant);
+    }
+    if target_role == Some(Role::Admin) {
+        return Err(DelegationDenial::AdminTarget);
+    }
+    if let Requested::Put { grants, .. } = requested
+        && let Some(outside) = grants
+            .iter()
+            .find(|grant| !grant.is_in(organization_id) || !grant.is_covered_by(granter))
+    {
+        return Err(DelegationDenial::GrantOutsideScope(
+            outside.kind,
+            outside.id.clone(),
+        ));
+    }
+    if held
+        .iter()
+        .any(|placed| placed.is_in(organization_id) && !placed.is_covered_by(granter))
+    {
+        return Err(DelegationDenial::HeldOutsideScope);
+    }
+    if let Requested::Put { role, .. } = requested
+        && target_role != Some(role)
+        && held
+            .iter()
+            .any(|placed| !placed.is_in(organization_id) && !placed.is_covered_by(granter))
+    {
+        // Inside the organization, the grants are all that remains, and they are in scope.
+        return Err(DelegationDenial::RoleOutsideScope);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +565,133 @@ mod tests {
         assert!(covers(&m, at("org_3", Some("co_3"), Some("loc_9"))));
         assert!(!covers(&m, at("org_2", Some("co_3"), Some("loc_1"))));
         assert!(!covers(&m, at("org_2", None, None)));
+    }
+
+    #[test]
+    fn delegation_rules_in_order() {
+        let placed = |kind, id: &str, org: Option<&str>, company: Option<&str>| Placed {
+            kind,
+            id: id.into(),
+            organization_id: org.map(Into::into),
+            company_id: company.map(Into::into),
+        };
+        let loc_a1 = placed(Kind::Location, "loc_a1", Some("org_a"), Some("co_a"));
+        let loc_b1 = placed(Kind::Location, "loc_b1", Some("org_b"), Some("co_b"));
+        let ghost = placed(Kind::Location, "loc_gone", None, None);
+        let company_a = placed(Kind::Company, "co_a", Some("org_a"), Some("co_a"));
+        let org_a = placed(Kind::Organization, "org_a", Some("org_a"), None);
+        fn decide(
+            target: &str,
+            role: Option<Role>,
+            held: &[Placed],
+            requested: Requested<'_>,
+        ) -> String {
+            let granter = Memberships {
+                company_ids: vec!["co_a".into()],
+                ..Memberships::default()
+            };
+            let delegation = Delegation {
+                granter_id: "user_granter",
+                granter: &granter,
+                organization_id: "org_a",
+                target_id: target,
+                target_role: role,
+                held,
+            };
+            match decide_delegation(&delegation, requested) {
+                Ok(()) => "ok".to_owned(),
+                Err(denial) => denial.to_string(),
+            }
+        }
+        fn put(role: Role, grants: &[Placed]) -> Requested<'_> {
+            Requested::Put { role, grants }
+        }
+        let grants = [loc_a1.clone()];
+        // Own record before everything, then admin (granted, then held), then the grants, then
+        // what is held inside, then the role.
+        assert_eq!(
+            decide(
+                "user_granter",
+                Some(Role::Admin),
+                &[],
+                put(Role::Admin, &[])
+            ),
+            "you cannot change your own role or memberships"
+        );
+        assert_eq!(
+            decide("user_t", Some(Role::Admin), &[], put(Role::Admin, &[])),
+            "the admin role cannot be granted through the api"
+        );
+        assert_eq!(
+            decide("user_t", Some(Role::Admin), &[], Requested::Remove),
+            "an admin's role and memberships cannot be changed through the api"
+        );
+        assert_eq!(
+            decide(
+                "user_t",
+                None,
+                &[],
+                put(Role::Signer, std::slice::from_ref(&org_a))
+            ),
+            "you cannot grant organization org_a: it is outside your scope"
+        );
+        assert_eq!(
+            decide(
+                "user_t",
+                None,
+                &[],
+                put(Role::Signer, std::slice::from_ref(&loc_b1))
+            ),
+            "you cannot grant location loc_b1: it is outside your scope"
+        );
+        assert_eq!(
+            decide(
+                "user_t",
+                None,
+                &[],
+                put(Role::Signer, std::slice::from_ref(&ghost))
+            ),
+            "you cannot grant location loc_gone: it is outside your scope"
+        );
+        assert_eq!(
+            decide("user_t", Some(Role::Signer), &[org_a], Requested::Remove),
+            "this member holds memberships in this organization outside your scope"
+        );
+        let wide = [loc_a1.clone(), loc_b1];
+        assert_eq!(
+            decide(
+                "user_t",
+                Some(Role::Signer),
+                &wide,
+                put(Role::Manager, &grants)
+            ),
+            "the role also applies outside your scope"
+        );
+        assert_eq!(
+            decide(
+                "user_t",
+                Some(Role::Signer),
+                &[ghost, loc_a1.clone()],
+                put(Role::Manager, &grants)
+            ),
+            "the role also applies outside your scope"
+        );
+        assert_eq!(
+            decide(
+                "user_t",
+                Some(Role::Signer),
+                &wide,
+                put(Role::Signer, &grants)
+            ),
+            "ok"
+        );
+        assert_eq!(
+            decide("user_t", None, &[], put(Role::Manager, &[company_a])),
+            "ok"
+        );
+        assert_eq!(
+            decide("user_t", Some(Role::Signer), &wide, Requested::Remove),
+            "ok"
+        );
     }
 }

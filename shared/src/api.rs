@@ -29,6 +29,10 @@ pub enum ApiError {
     /// the gateway outlives it); the same code and message the authorizer would give now.
     #[error("{}", .0.message())]
     Unauthenticated(Rejection),
+    /// 401: a webhook whose Svix signature is missing, wrong or outside the timestamp tolerance (the
+    /// message says which, never what was expected).
+    #[error("{0}")]
+    InvalidSignature(&'static str),
     /// 413: the request body is larger than [`MAX_BODY_BYTES`]; refused before it is parsed.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -87,6 +91,7 @@ impl ApiError {
     pub const fn status(&self) -> u16 {
         match self {
             ApiError::Unauthenticated(rejection) => rejection.status(),
+            ApiError::InvalidSignature(_) => 401,
             ApiError::PayloadTooLarge => 413,
             ApiError::SignedInUserRequired
             | ApiError::Forbidden(_)
@@ -105,6 +110,7 @@ impl ApiError {
     pub const fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthenticated(rejection) => rejection.code(),
+            ApiError::InvalidSignature(_) => "invalid_signature",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::SignedInUserRequired => "signed_in_user_required",
             ApiError::Forbidden(_) => "forbidden",
@@ -136,7 +142,12 @@ impl ApiError {
         }
         let body = crate::error::error_body(&self.to_string(), self.code());
         let mut response = raw_json_response(self.status(), body);
-        if matches!(self, ApiError::Unauthenticated(_)) {
+        // Every 401 carries the challenge (HTTP requires one; the webhook's too, as the contract's
+        // one rule for 401s).
+        if matches!(
+            self,
+            ApiError::Unauthenticated(_) | ApiError::InvalidSignature(_)
+        ) {
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

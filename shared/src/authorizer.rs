@@ -643,7 +643,7 @@ fn deny(
 /// record), or that the account is suspended.
 fn standing(user: Option<UserRecord>) -> Result<(Role, Memberships), Suspended> {
     match user {
-        Some(record) if record.suspended => Err(Suspended),
+        Some(record) if record.is_suspended() => Err(Suspended),
         Some(record) => Ok((record.role, record.memberships)),
         None => Ok((Role::None, Memberships::default())),
     }

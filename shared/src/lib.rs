@@ -21,6 +21,7 @@ pub mod jwt;
 pub mod keys;
 pub mod logging;
 pub mod mcp;
+pub mod members;
 pub mod oauth;
 pub mod opaque_tokens;
 pub mod policy;
@@ -32,6 +33,7 @@ pub mod self_service;
 pub mod store;
 pub mod text;
 pub mod time;
+pub mod webhooks;
 
 // The binaries in `functions/` name the runtime's error types through the library, so they depend on
 // nothing but it and tokio.

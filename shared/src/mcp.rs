@@ -73,7 +73,7 @@ use crate::error::Rejection;
 use crate::oauth::{self, ResourceServerConfig};
 use crate::principal::AuthType;
 use crate::resources::ResourceService;
-use crate::store::ResourceStore;
+use crate::store::DirectoryStore;
 
 pub use protocol::SUPPORTED as SUPPORTED_PROTOCOL_VERSIONS;
 pub use tools::Tool;
@@ -83,7 +83,7 @@ pub mod routes {
     use super::*;
 
     /// `POST /mcp`.
-    pub async fn mcp<S: ResourceStore>(
+    pub async fn mcp<S: DirectoryStore>(
         service: &ResourceService<S>,
         request: &Request,
     ) -> ApiResponse {
@@ -93,7 +93,7 @@ pub mod routes {
     /// `GET /.well-known/oauth-protected-resource` and `GET /.well-known/oauth-protected-resource/mcp`
     /// (no authorizer): the RFC 9728 metadata of the whole API, or of the MCP endpoint when the
     /// path ends in `/mcp` (on a REST API's default domain the stage prefixes the path).
-    pub async fn protected_resource<S: ResourceStore>(
+    pub async fn protected_resource<S: DirectoryStore>(
         service: &ResourceService<S>,
         request: &Request,
     ) -> ApiResponse {
@@ -173,7 +173,7 @@ impl Resource<'_> {
 }
 
 /// `POST /mcp`, start to end.
-async fn serve<S: ResourceStore>(service: &ResourceService<S>, request: &Request) -> ApiResponse {
+async fn serve<S: DirectoryStore>(service: &ResourceService<S>, request: &Request) -> ApiResponse {
     // The caller first, as in every route: a refused caller reaches nothing else, and gets its 401
     // even from a function deployed without the resource server's settings (with a bare challenge).
     let config = service.resource_server();
@@ -285,7 +285,7 @@ fn params<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
-async fn dispatch<S: ResourceStore>(
+async fn dispatch<S: DirectoryStore>(
     service: &ResourceService<S>,
     request: &Request,
     resource: &Resource<'_>,
@@ -345,7 +345,7 @@ async fn dispatch<S: ResourceStore>(
 }
 
 /// `tools/call`: runs the tool and logs one line.
-async fn call_tool<S: ResourceStore>(
+async fn call_tool<S: DirectoryStore>(
     service: &ResourceService<S>,
     request: &Request,
     resource: &Resource<'_>,

@@ -175,6 +175,9 @@ pub struct ResourceService<S> {
     /// What the protected resource says about itself, for the functions that serve discovery and
     /// `/mcp` (read at their cold start; `None` for every other route).
     resource_server: Option<Arc<crate::oauth::ResourceServerConfig>>,
+    /// The Clerk webhook's signing secret and settings, for the function that receives Clerk's
+    /// webhooks (read at its cold start; `None` for every other route).
+    webhooks: Option<Arc<crate::webhooks::WebhookConfig>>,
 }
 
 impl<S> std::fmt::Debug for ResourceService<S> {
@@ -199,6 +202,19 @@ impl ResourceService<crate::store::dynamo::DynamoStore> {
             .await?
             .with_resource_server(Arc::new(config)))
     }
+
+    /// Cold start of the function that receives Clerk's webhooks: as [`Self::from_env`], plus the
+    /// signing secret and settings ([`crate::webhooks::WebhookConfig`]).
+    pub async fn from_env_with_webhooks() -> Result<Self, crate::coldstart::InitError> {
+        // One SDK configuration for both (loading it is most of a cold start's setup).
+        let env = crate::config::process_env();
+        let sdk = crate::coldstart::sdk_config().await;
+        let webhooks = crate::webhooks::WebhookConfig::from_env(&env, &sdk).await?;
+        let keys =
+            KeyService::from_config(crate::config::RouteConfig::from_env(&env, false)?, &sdk)
+                .await?;
+        Ok(Self::new(keys, Arc::new(crate::clock::SystemClock)).with_webhooks(Arc::new(webhooks)))
+    }
 }
 
 impl<S: ResourceStore> ResourceService<S> {
@@ -208,7 +224,20 @@ impl<S: ResourceStore> ResourceService<S> {
             keys,
             clock,
             resource_server: None,
+            webhooks: None,
         }
+    }
+
+    /// Adds the Clerk webhook settings (the webhook route).
+    #[must_use]
+    pub fn with_webhooks(mut self, config: Arc<crate::webhooks::WebhookConfig>) -> Self {
+        self.webhooks = Some(config);
+        self
+    }
+
+    /// The Clerk webhook settings, `None` in a function that was not built with them.
+    pub fn webhooks(&self) -> Option<&crate::webhooks::WebhookConfig> {
+        self.webhooks.as_deref()
     }
 
     /// Adds the resource server's settings (discovery and `/mcp`).
@@ -228,7 +257,8 @@ impl<S: ResourceStore> ResourceService<S> {
         &self.clock
     }
 
-    fn store(&self) -> &S {
+    /// The store.
+    pub fn store(&self) -> &S {
         self.keys.store()
     }
 
@@ -238,20 +268,30 @@ impl<S: ResourceStore> ResourceService<S> {
     }
 
     /// The caller, scoped to a key as `X-Use-Api-Key` says, and the reach of `action` on `kind`.
-    async fn caller(
+    pub(crate) async fn caller(
         &self,
         request: &Request,
         action: Action,
         kind: Kind,
     ) -> Result<(Principal, Reach), ApiError> {
+        let (principal, memberships) = self.scoped_caller(request).await?;
+        let reach = access::reach(&principal, memberships, action, kind)?;
+        Ok((principal, reach))
+    }
+
+    /// The caller, scoped to a key as `X-Use-Api-Key` says (and OAuth callers to their default
+    /// key), with their memberships (from the context, or the record when the context left them out).
+    pub(crate) async fn scoped_caller(
+        &self,
+        request: &Request,
+    ) -> Result<(Principal, crate::principal::Memberships), ApiError> {
         let principal = api::principal_of(request, self.clock.now_unix())?;
         let principal = self
             .keys
             .scoped(principal, api::header(request, USE_API_KEY_HEADER))
             .await?;
         let memberships = access::memberships_of(&principal, self.store()).await?;
-        let reach = access::reach(&principal, memberships, action, kind)?;
-        Ok((principal, reach))
+        Ok((principal, memberships))
     }
 
     /// `GET /v1/organizations`.
@@ -299,11 +339,21 @@ impl<S: ResourceStore> ResourceService<S> {
         kind: Kind,
     ) -> Result<(Organization, Option<MembershipMap>), ApiError> {
         let (_, reach) = self.caller(request, Action::Read, kind).await?;
+        self.organization_within(request, &reach).await
+    }
+
+    /// The request's `{orgId}` within `reach`: scope before existence (a 403 whether or not it
+    /// exists), then its record (404). A manager's resolved memberships come back with it.
+    pub(crate) async fn organization_within(
+        &self,
+        request: &Request,
+        reach: &Reach,
+    ) -> Result<(Organization, Option<MembershipMap>), ApiError> {
         let org_id = api::path_parameter(request, "orgId").unwrap_or_default();
         let map = match reach {
             Reach::Everything => None,
             Reach::Memberships(memberships) => {
-                let map = MembershipMap::load(self.store(), &memberships).await?;
+                let map = MembershipMap::load(self.store(), memberships).await?;
                 if !is_valid_id(org_id) || !map.touches(org_id) {
                     return Err(Kind::Organization.no_access().into());
                 }

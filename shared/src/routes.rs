@@ -18,7 +18,7 @@ use lambda_http::{Request, service_fn};
 use crate::api::{self, ApiResponse};
 use crate::resources::{self, ResourceService};
 use crate::self_service;
-use crate::store::ResourceStore;
+use crate::store::DirectoryStore;
 use crate::store::dynamo::DynamoStore;
 
 /// A route function, named after its binary.
@@ -58,6 +58,16 @@ pub enum Route {
     Mcp,
     /// `GET /.well-known/oauth-protected-resource` and `.../mcp` (no authorizer).
     ProtectedResource,
+    /// `POST /v1/webhooks/clerk` (no authorizer: Svix signatures; README "Clerk webhooks").
+    ClerkWebhook,
+    /// `GET /v1/organizations/{orgId}/members`.
+    ListMembers,
+    /// `PUT /v1/organizations/{orgId}/members/{userId}`.
+    PutMember,
+    /// `DELETE /v1/organizations/{orgId}/members/{userId}`.
+    RemoveMember,
+    /// `GET /v1/organizations/{orgId}/audit`.
+    ListAudit,
 }
 
 /// What a route builds at cold start.
@@ -71,6 +81,8 @@ pub enum Needs {
     StoreAndPepper,
     /// The store and the resource server's settings (discovery and `/mcp`).
     StoreAndResourceServer,
+    /// The store and the Clerk webhook signing secret (the webhook route).
+    StoreAndWebhookSecret,
 }
 
 /// The name of the authorizer's binary (it is not a route: see [`crate::authorizer`]).
@@ -78,7 +90,7 @@ pub const AUTHORIZER_BINARY: &str = "authorizer";
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 17] = [
+    pub const ALL: [Route; 22] = [
         Route::Health,
         Route::Me,
         Route::CreateKey,
@@ -96,6 +108,11 @@ impl Route {
         Route::CreatePackage,
         Route::Mcp,
         Route::ProtectedResource,
+        Route::ClerkWebhook,
+        Route::ListMembers,
+        Route::PutMember,
+        Route::RemoveMember,
+        Route::ListAudit,
     ];
 
     /// The Lambda binary's name: `functions/src/bin/<binary>.rs`, and `BuildProperties.Binary` of
@@ -119,6 +136,11 @@ impl Route {
             Route::CreatePackage => "create-package",
             Route::Mcp => "mcp",
             Route::ProtectedResource => "oauth-protected-resource",
+            Route::ClerkWebhook => "clerk-webhook",
+            Route::ListMembers => "list-members",
+            Route::PutMember => "put-member",
+            Route::RemoveMember => "remove-member",
+            Route::ListAudit => "list-audit",
         }
     }
 
@@ -133,6 +155,7 @@ impl Route {
             Route::Health => Needs::Nothing,
             Route::CreateKey => Needs::StoreAndPepper,
             Route::Mcp | Route::ProtectedResource => Needs::StoreAndResourceServer,
+            Route::ClerkWebhook => Needs::StoreAndWebhookSecret,
             _ => Needs::Store,
         }
     }
@@ -148,7 +171,7 @@ pub type ResponseFuture<'a> = Pin<Box<dyn Future<Output = ApiResponse> + Send + 
 
 impl Route {
     /// The route's handler: the one place a route is bound to its code.
-    pub const fn handler<S: ResourceStore>(self) -> Handler<S> {
+    pub const fn handler<S: DirectoryStore>(self) -> Handler<S> {
         match self {
             Route::Health => |_, _| Box::pin(std::future::ready(health())),
             Route::Me => {
@@ -197,6 +220,21 @@ impl Route {
             Route::ProtectedResource => |service, request| {
                 Box::pin(crate::mcp::routes::protected_resource(service, request))
             },
+            Route::ClerkWebhook => {
+                |service, request| Box::pin(crate::webhooks::routes::clerk(service, request))
+            }
+            Route::ListMembers => {
+                |service, request| Box::pin(crate::members::routes::list_members(service, request))
+            }
+            Route::PutMember => {
+                |service, request| Box::pin(crate::members::routes::put_member(service, request))
+            }
+            Route::RemoveMember => {
+                |service, request| Box::pin(crate::members::routes::remove_member(service, request))
+            }
+            Route::ListAudit => {
+                |service, request| Box::pin(crate::members::routes::list_audit(service, request))
+            }
         }
     }
 
@@ -207,9 +245,10 @@ impl Route {
             route: self,
             handler: match self.needs() {
                 Needs::Nothing => None,
-                Needs::Store | Needs::StoreAndPepper | Needs::StoreAndResourceServer => {
-                    Some(self.handler())
-                }
+                Needs::Store
+                | Needs::StoreAndPepper
+                | Needs::StoreAndResourceServer
+                | Needs::StoreAndWebhookSecret => Some(self.handler()),
             },
         }
     }
@@ -232,7 +271,7 @@ impl std::fmt::Debug for LambdaRoute {
 }
 
 /// Runs `route` for `request`. Every outcome, failures included, is an HTTP response.
-pub async fn handle<S: ResourceStore>(
+pub async fn handle<S: DirectoryStore>(
     route: Route,
     service: &ResourceService<S>,
     request: &Request,
@@ -262,7 +301,7 @@ fn health() -> ApiResponse {
 /// runs, and the response is serialized in the format the event came in. This goes through
 /// `lambda_http::Adapter`, the adapter `lambda_http::run` itself wraps a handler in (public, if
 /// undocumented; `lambda_http` is pinned to one version in the workspace).
-pub async fn invoke<S: ResourceStore>(
+pub async fn invoke<S: DirectoryStore>(
     route: Route,
     service: &ResourceService<S>,
     event: &[u8],
@@ -324,6 +363,7 @@ async fn run_with_store(
 ) -> Result<(), lambda_http::Error> {
     let service = match route.needs() {
         Needs::StoreAndResourceServer => ResourceService::from_env_with_resource_server().await,
+        Needs::StoreAndWebhookSecret => ResourceService::from_env_with_webhooks().await,
         needs => ResourceService::from_env(needs == Needs::StoreAndPepper).await,
     }
     .inspect_err(

@@ -511,6 +511,8 @@ async fn cold_cache_with_the_endpoint_down_is_a_function_error() {
         role: Role::Admin,
         memberships: Memberships::default(),
         suspended: false,
+        clerk: Default::default(),
+        revision: 0,
     });
     let authorizer = Authorizer::from_parts(Parts {
         prefix: ApiKeyPrefix::default_prefix(),
@@ -770,6 +772,8 @@ async fn from_config_in_backend_api_mode_against_dynamodb_local_and_moto() {
                 ..Memberships::default()
             },
             suspended: false,
+            clerk: Default::default(),
+            revision: 0,
         })
         .await
         .unwrap();

@@ -32,13 +32,15 @@ const CORE: [&str; 18] = [
     "time.rs",
 ];
 
-const ROUTE_SIDE: [&str; 6] = [
+const ROUTE_SIDE: [&str; 8] = [
     "api",
     "access",
     "mcp",
+    "members",
     "resources",
     "self_service",
     "routes",
+    "webhooks",
 ];
 
 fn sources(path: &Path, out: &mut Vec<PathBuf>) {

@@ -16,32 +16,41 @@
 //! for its own store, so the tests run in parallel.
 //!
 //! Three groups:
-//! - key-store semantics, generic over [`KeyStore`], and resource-store semantics, generic over
+//! - key-store semantics, generic over [`KeyStore`], resource-store semantics, generic over
 //!   [`ResourceStore`] (round trips, listings and their paging, batch lookups, the package create
-//!   conflict): the same functions also run against the in-memory store (this crate's own tests), which
-//!   proves the two implementations agree;
-//! - DynamoDB specifics: raw items, the `gsi1` index, pagination, pruning, corrupt items, the API-key
-//!   decisions of README "API keys" end to end through `Authorizer::decide`;
+//!   conflict), and directory semantics, generic over [`DirectoryStore`] (Clerk events in timestamp
+//!   order, revisions and member projections of user writes, delegated changes all or nothing, the
+//!   audit trail, revoking every key, webhook deliveries): the same functions also run against the
+//!   in-memory store (this crate's own tests), which proves the two implementations agree;
+//! - DynamoDB specifics: raw items, the `gsi1` index, pagination, pruning, corrupt items, time to
+//!   live, records written before revisions, the API-key decisions of README "API keys" end to end
+//!   through `Authorizer::decide`;
 //! - an unreachable endpoint (no server needed): every call is an error, never a decision.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::TimeToLiveStatus;
 use gatehouse::apikey::{self, ApiKeyPrefix, Pepper};
 use gatehouse::authorizer::{Authorizer, Decision, DecisionFacts};
 use gatehouse::clock::FixedClock;
 use gatehouse::error::{Rejection, Unavailable};
 use gatehouse::principal::{AuthType, Memberships, Principal, Role, Scopes};
+use gatehouse::store::directory::audit_entry_id;
+use gatehouse::store::dynamo::directory::{audit_item, member_item, webhook_item};
 use gatehouse::store::dynamo::resources::{
     company_item, location_item, organization_item, package_item, signer_item, template_item,
 };
 use gatehouse::store::dynamo::{
-    DynamoStore, GSI1, active_key_element, api_key_item, pointer_item, user_item,
+    DynamoStore, GSI1, TABLE, active_key_element, api_key_item, pointer_item, user_item,
 };
+use gatehouse::store::memory::MemoryStore;
 use gatehouse::store::{
-    ActiveKeyRef, ApiKeyRecord, AuthStore, Company, CreateKeyError, CreatePackageError, Cursor,
-    Document, KeyStore, LAST_USED_INTERVAL_SECS, Location, MAX_ACTIVE_KEYS, Organization, Package,
+    ActiveKeyRef, ApiKeyRecord, AuditAction, AuditActor, AuditEntry, AuthStore, ChangeError,
+    ClerkChange, ClerkEvent, ClerkOutcome, ClerkStatus, Company, CreateKeyError,
+    CreatePackageError, Cursor, DirectoryStore, Document, KeyStore, LAST_USED_INTERVAL_SECS,
+    Location, MAX_ACTIVE_KEYS, MemberEntry, MemberState, MembershipChange, Organization, Package,
     Page, PageRequest, ResourceStore, StoreError, Template, UserRecord,
 };
 
@@ -56,7 +65,12 @@ macro_rules! store_conformance_tests {
     ($store:expr) => {
         $crate::__store_semantics_tests!($store);
         $crate::__resource_semantics_tests!($store);
+        $crate::__directory_semantics_tests!($store);
         $crate::__conformance_tests!($store;
+            directory_items_are_the_documented_ones,
+            records_without_a_revision_are_revision_zero,
+            corrupt_directory_items_are_errors,
+            revoke_keys_of_drops_elements_of_unknown_keys,
             resource_items_are_the_documented_ones,
             short_query_pages_still_fill_a_listing_page,
             unknown_user_is_none,
@@ -133,6 +147,32 @@ macro_rules! __resource_semantics_tests {
             cursors_are_opaque_base64url,
             creating_a_package_twice_conflicts,
             batch_lookups_return_the_existing_records,
+        );
+    };
+}
+
+/// The [`DirectoryStore`] semantics tests, on any store type that also [`SeedsKeys`] (`$store`:
+/// `async fn() -> Option<S>`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __directory_semantics_tests {
+    ($store:expr) => {
+        $crate::__conformance_tests!($store;
+            clerk_events_apply_in_timestamp_order,
+            clerk_status_and_operator_writes_stay_apart,
+            concurrent_clerk_events_end_in_timestamp_order,
+            put_user_moves_member_projections,
+            projections_follow_writes_not_later_resources,
+            put_user_projects_more_organizations_than_one_transaction_holds,
+            change_membership_writes_everything_or_nothing,
+            change_membership_creates_a_missing_record,
+            concurrent_changes_of_one_revision_write_once,
+            audit_of_is_newest_first_and_pages,
+            members_of_pages_250_members,
+            users_by_ids_returns_existing_records_once,
+            revoke_keys_of_revokes_every_active_key,
+            webhook_deliveries_are_idempotent,
+            directory_refuses_ids_that_are_not_ids,
         );
     };
 }
@@ -218,6 +258,8 @@ fn user(user_id: &str, role: Role, suspended: bool) -> UserRecord {
             location_ids: vec![],
         },
         suspended,
+        clerk: Default::default(),
+        revision: 0,
     }
 }
 
@@ -921,13 +963,17 @@ pub async fn batch_lookups_return_the_existing_records<S: ResourceStore + Clone 
 // ---------------------------------------------------------------------------------------------------------
 // Key-store semantics (any KeyStore)
 
-/// `put_user` creates, then replaces: role, memberships and suspension all follow the latest write.
+/// `put_user` creates, then replaces: role, memberships and suspension all follow the latest write,
+/// and each write counts one revision (whatever revision the record passed in says).
 pub async fn user_records_round_trip<S: KeyStore>(store: S) {
     let suspended_manager = user("user_roundtrip", Role::Manager, true);
     store.put_user(&suspended_manager).await.unwrap();
     assert_eq!(
         store.user("user_roundtrip").await.unwrap(),
-        Some(suspended_manager)
+        Some(UserRecord {
+            revision: 1,
+            ..suspended_manager
+        })
     );
 
     let admin = UserRecord {
@@ -935,13 +981,34 @@ pub async fn user_records_round_trip<S: KeyStore>(store: S) {
         role: Role::Admin,
         memberships: Memberships::default(),
         suspended: false,
+        clerk: Default::default(),
+        revision: 7,
     };
     store.put_user(&admin).await.unwrap();
-    assert_eq!(store.user("user_roundtrip").await.unwrap(), Some(admin));
+    assert_eq!(
+        store.user("user_roundtrip").await.unwrap(),
+        Some(UserRecord {
+            revision: 2,
+            ..admin
+        })
+    );
 
     let signer = user("user_signer", Role::Signer, false);
     store.put_user(&signer).await.unwrap();
-    assert_eq!(store.user("user_signer").await.unwrap(), Some(signer));
+    assert_eq!(
+        store.user("user_signer").await.unwrap(),
+        Some(UserRecord {
+            revision: 1,
+            ..signer
+        })
+    );
+    // Role none is a role a record may hold (a user Clerk created, before anyone gave them one).
+    let nobody = user("user_role_none", Role::None, false);
+    store.put_user(&nobody).await.unwrap();
+    assert_eq!(
+        store.user("user_role_none").await.unwrap().map(|u| u.role),
+        Some(Role::None)
+    );
 }
 
 /// A created key reads back identically by hash and by id, whoever asks; unknown and malformed ids
@@ -1460,7 +1527,1184 @@ pub async fn created_key_authenticates_until_revoked<S: KeyStore + Clone + 'stat
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Directory semantics (any DirectoryStore)
+
+/// Stores a key record as seeding does, outside `create_api_key`: on DynamoDB
+/// ([`DynamoStore::put_api_key`]) without a pointer or an element in the active-key set, so only
+/// the `gsi1` listing knows it; in memory ([`MemoryStore::put_key`]).
+pub trait SeedsKeys {
+    fn seed_key(&self, record: &ApiKeyRecord) -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl SeedsKeys for DynamoStore {
+    async fn seed_key(&self, record: &ApiKeyRecord) {
+        self.put_api_key(record).await.unwrap();
+    }
+}
+
+impl SeedsKeys for MemoryStore {
+    async fn seed_key(&self, record: &ApiKeyRecord) {
+        self.put_key(record.clone());
+    }
+}
+
+fn clerk_event(user_id: &str, at_ms: i64, change: ClerkChange) -> ClerkEvent {
+    ClerkEvent {
+        user_id: user_id.to_owned(),
+        at_ms,
+        change,
+    }
+}
+
+fn updated(suspended: bool) -> ClerkChange {
+    ClerkChange::Updated { suspended }
+}
+
+fn memberships(organizations: &[&str], companies: &[&str], locations: &[&str]) -> Memberships {
+    Memberships {
+        organization_ids: strings(organizations),
+        company_ids: strings(companies),
+        location_ids: strings(locations),
+    }
+}
+
+fn member(organization_id: &str, user_id: &str, inside: Memberships) -> MemberEntry {
+    MemberEntry {
+        organization_id: organization_id.to_owned(),
+        user_id: user_id.to_owned(),
+        memberships: inside,
+    }
+}
+
+/// Three organizations: `org_a` (company `co_a1`), `org_b` (`co_b1` with `loc_b1`), `org_c`
+/// (`co_c1` with `loc_c1`).
+async fn directory_world<S: ResourceStore>(store: &S) {
+    for id in ["org_a", "org_b", "org_c"] {
+        store.put_organization(&org(id)).await.unwrap();
+    }
+    for (id, organization_id) in [("co_a1", "org_a"), ("co_b1", "org_b"), ("co_c1", "org_c")] {
+        store
+            .put_company(&company(id, organization_id))
+            .await
+            .unwrap();
+    }
+    for (id, company_id, organization_id) in
+        [("loc_b1", "co_b1", "org_b"), ("loc_c1", "co_c1", "org_c")]
+    {
+        store
+            .put_location(&location(id, company_id, organization_id))
+            .await
+            .unwrap();
+    }
+}
+
+async fn members<S: DirectoryStore>(store: &S, organization_id: &str) -> Vec<MemberEntry> {
+    let page = store
+        .members_of(organization_id, PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(page.next, None);
+    page.items
+}
+
+async fn audit_trail<S: DirectoryStore>(store: &S, organization_id: &str) -> Vec<AuditEntry> {
+    let page = store
+        .audit_of(organization_id, PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(page.next, None);
+    page.items
+}
+
+/// An audit entry of `org_a` about `target`, made with an API key at `at_ms`.
+fn audit_entry(target: &str, at_ms: i64, random: &str, after: MemberState) -> AuditEntry {
+    AuditEntry {
+        id: audit_entry_id(at_ms, random),
+        organization_id: "org_a".into(),
+        at_ms,
+        actor: AuditActor {
+            user_id: "user_manager".into(),
+            auth_type: AuthType::ApiKey,
+            key_id: Some("k_manager".into()),
+            client_id: None,
+        },
+        action: AuditAction::MemberPut,
+        target_user_id: target.to_owned(),
+        before: None,
+        after,
+    }
+}
+
+/// A change making `user_id` a manager of company `co_a1` (inside `org_a`), on top of `keep`.
+fn manage_co_a1(
+    user_id: &str,
+    expected_revision: Option<u64>,
+    keep: Memberships,
+    at_ms: i64,
+    random: &str,
+) -> MembershipChange {
+    let mut all = keep;
+    all.company_ids.push("co_a1".into());
+    let inside = memberships(&[], &["co_a1"], &[]);
+    MembershipChange {
+        expected_revision,
+        user: UserRecord::new(user_id, Role::Manager, all),
+        inside_organization: inside.clone(),
+        audit: audit_entry(
+            user_id,
+            at_ms,
+            random,
+            MemberState {
+                role: Role::Manager,
+                memberships: inside,
+            },
+        ),
+    }
+}
+
+/// Events apply in the order of their own timestamps: an older one never overrides a newer one, an
+/// equal timestamp is superseded, a deletion applies even when older and is final. A missing record
+/// is created with the default role, no memberships, not suspended by an operator, revision 0.
+pub async fn clerk_events_apply_in_timestamp_order<S: DirectoryStore>(store: S) {
+    let id = "user_clerk";
+    let apply = |at_ms, change| {
+        let event = clerk_event(id, at_ms, change);
+        let store = &store;
+        async move { store.apply_clerk_event(&event, Role::Signer).await.unwrap() }
+    };
+    assert_eq!(
+        apply(100, ClerkChange::Created { suspended: false }).await,
+        ClerkOutcome::Applied
+    );
+    let created = store.user(id).await.unwrap().unwrap();
+    assert_eq!(
+        created,
+        UserRecord {
+            clerk: ClerkStatus {
+                suspended: false,
+                deleted: false,
+                event_at: Some(100),
+            },
+            ..UserRecord::new(id, Role::Signer, Memberships::default())
+        }
+    );
+    assert_eq!(apply(200, updated(true)).await, ClerkOutcome::Applied);
+    assert!(store.user(id).await.unwrap().unwrap().is_suspended());
+    // Older, then equal: superseded, still suspended.
+    for at in [150, 200] {
+        assert_eq!(apply(at, updated(false)).await, ClerkOutcome::Superseded);
+        assert!(store.user(id).await.unwrap().unwrap().clerk.suspended);
+    }
+    // A late user.created never recreates or changes anything.
+    assert_eq!(
+        apply(50, ClerkChange::Created { suspended: false }).await,
+        ClerkOutcome::Superseded
+    );
+    assert_eq!(apply(300, updated(false)).await, ClerkOutcome::Applied);
+    let lifted = store.user(id).await.unwrap().unwrap();
+    assert!(!lifted.is_suspended());
+    assert_eq!(lifted.clerk.event_at, Some(300));
+    // A deletion older than the newest event still applies, keeps the newest timestamp, and is final.
+    assert_eq!(apply(10, ClerkChange::Deleted).await, ClerkOutcome::Applied);
+    let deleted = store.user(id).await.unwrap().unwrap();
+    let final_status = ClerkStatus {
+        suspended: true,
+        deleted: true,
+        event_at: Some(300),
+    };
+    assert_eq!(deleted.clerk, final_status);
+    for change in [updated(false), ClerkChange::Created { suspended: false }] {
+        assert_eq!(apply(999, change).await, ClerkOutcome::Superseded);
+    }
+    // A redelivered deletion is harmless.
+    assert_eq!(apply(5, ClerkChange::Deleted).await, ClerkOutcome::Applied);
+    let after = store.user(id).await.unwrap().unwrap();
+    assert_eq!(after.clerk, final_status);
+    assert_eq!(
+        (after.role, after.revision, after.suspended),
+        (Role::Signer, 0, false)
+    );
+    // A deletion of a user without a record creates a deleted one with the default role.
+    assert_eq!(
+        store
+            .apply_clerk_event(
+                &clerk_event("user_gone", 7, ClerkChange::Deleted),
+                Role::None
+            )
+            .await
+            .unwrap(),
+        ClerkOutcome::Applied
+    );
+    let gone = store.user("user_gone").await.unwrap().unwrap();
+    assert_eq!(gone.role, Role::None);
+    assert!(gone.is_suspended() && gone.clerk.deleted);
+}
+
+/// Clerk's events never touch the role, the memberships, the operator's suspension or the revision;
+/// the operator's `put_user` never touches Clerk's status. Either side's suspension refuses the user.
+pub async fn clerk_status_and_operator_writes_stay_apart<S: DirectoryStore>(store: S) {
+    directory_world(&store).await;
+    let id = "user_apart";
+    let operator = UserRecord {
+        suspended: true,
+        ..UserRecord::new(id, Role::Manager, memberships(&["org_a"], &["co_b1"], &[]))
+    };
+    store.put_user(&operator).await.unwrap();
+    for (at, suspended) in [(10, true), (20, false)] {
+        let event = clerk_event(id, at, updated(suspended));
+        store.apply_clerk_event(&event, Role::Signer).await.unwrap();
+    }
+    let record = store.user(id).await.unwrap().unwrap();
+    assert_eq!(
+        record,
+        UserRecord {
+            clerk: ClerkStatus {
+                suspended: false,
+                deleted: false,
+                event_at: Some(20),
+            },
+            revision: 1,
+            ..operator.clone()
+        }
+    );
+    assert!(record.is_suspended(), "the operator's suspension stands");
+    // Clerk bans; the operator lifts their own suspension and changes the role: Clerk's ban stands.
+    let ban = clerk_event(id, 30, updated(true));
+    store.apply_clerk_event(&ban, Role::Signer).await.unwrap();
+    let lifted = UserRecord {
+        suspended: false,
+        ..UserRecord::new(id, Role::Signer, Memberships::default())
+    };
+    store.put_user(&lifted).await.unwrap();
+    let record = store.user(id).await.unwrap().unwrap();
+    assert_eq!(record.role, Role::Signer);
+    assert_eq!(record.memberships, Memberships::default());
+    assert!(!record.suspended);
+    assert_eq!(record.revision, 2);
+    assert_eq!(
+        record.clerk,
+        ClerkStatus {
+            suspended: true,
+            deleted: false,
+            event_at: Some(30),
+        }
+    );
+    assert!(record.is_suspended());
+    // The members listings followed the operator's writes, never the events.
+    assert_eq!(members(&store, "org_a").await, []);
+    assert_eq!(members(&store, "org_b").await, []);
+}
+
+/// Concurrent events of one user end as the newest one says, whatever order they land in.
+pub async fn concurrent_clerk_events_end_in_timestamp_order<S: DirectoryStore + Clone + 'static>(
+    store: S,
+) {
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            // The newest (at 15) bans.
+            let event = clerk_event("user_race", 100 + i, updated(i % 2 == 1));
+            tokio::spawn(async move { store.apply_clerk_event(&event, Role::Signer).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let record = store.user("user_race").await.unwrap().unwrap();
+    assert_eq!(
+        record.clerk,
+        ClerkStatus {
+            suspended: true,
+            deleted: false,
+            event_at: Some(115),
+        }
+    );
+    assert_eq!((record.role, record.revision), (Role::Signer, 0));
+}
+
+/// `put_user` counts revisions and keeps one projection per organization the memberships reach
+/// (an organization itself, a company's, a location's), moving them when the memberships move and
+/// skipping ids of companies and locations that do not exist.
+pub async fn put_user_moves_member_projections<S: DirectoryStore>(store: S) {
+    directory_world(&store).await;
+    let id = "user_mover";
+    let first = UserRecord::new(
+        id,
+        Role::Manager,
+        memberships(
+            &["org_a"],
+            &["co_b1", "co_unknown"],
+            &["loc_b1", "loc_unknown"],
+        ),
+    );
+    store.put_user(&first).await.unwrap();
+    assert_eq!(
+        store.user(id).await.unwrap(),
+        Some(UserRecord {
+            revision: 1,
+            ..first.clone()
+        })
+    );
+    assert_eq!(
+        members(&store, "org_a").await,
+        [member("org_a", id, memberships(&["org_a"], &[], &[]))]
+    );
+    assert_eq!(
+        members(&store, "org_b").await,
+        [member(
+            "org_b",
+            id,
+            memberships(&[], &["co_b1"], &["loc_b1"])
+        )]
+    );
+    assert_eq!(members(&store, "org_c").await, []);
+
+    // Moved: out of org_a and org_b, into org_c (by a location only).
+    let moved = UserRecord::new(id, Role::Manager, memberships(&[], &[], &["loc_c1"]));
+    store.put_user(&moved).await.unwrap();
+    assert_eq!(store.user(id).await.unwrap().unwrap().revision, 2);
+    assert_eq!(members(&store, "org_a").await, []);
+    assert_eq!(members(&store, "org_b").await, []);
+    assert_eq!(
+        members(&store, "org_c").await,
+        [member("org_c", id, memberships(&[], &[], &["loc_c1"]))]
+    );
+    // The same write again: same projections, next revision.
+    store.put_user(&moved).await.unwrap();
+    assert_eq!(store.user(id).await.unwrap().unwrap().revision, 3);
+    assert_eq!(members(&store, "org_c").await.len(), 1);
+    // Partly moved: org_c keeps the user with other memberships, org_a gains them.
+    let partly = UserRecord::new(id, Role::Manager, memberships(&["org_c"], &["co_a1"], &[]));
+    store.put_user(&partly).await.unwrap();
+    assert_eq!(
+        members(&store, "org_c").await,
+        [member("org_c", id, memberships(&["org_c"], &[], &[]))]
+    );
+    assert_eq!(
+        members(&store, "org_a").await,
+        [member("org_a", id, memberships(&[], &["co_a1"], &[]))]
+    );
+    // No memberships: no projection anywhere.
+    store
+        .put_user(&UserRecord::new(id, Role::Signer, Memberships::default()))
+        .await
+        .unwrap();
+    for organization_id in ["org_a", "org_b", "org_c"] {
+        assert_eq!(members(&store, organization_id).await, []);
+    }
+    assert_eq!(store.user(id).await.unwrap().unwrap().revision, 5);
+}
+
+/// A projection is written with the user: a company created after the user's write is reflected by
+/// the next write, not before (nothing is recomputed on read).
+pub async fn projections_follow_writes_not_later_resources<S: DirectoryStore>(store: S) {
+    let id = "user_early";
+    let record = UserRecord::new(id, Role::Manager, memberships(&[], &["co_late"], &[]));
+    store.put_user(&record).await.unwrap();
+    store.put_organization(&org("org_late")).await.unwrap();
+    store
+        .put_company(&company("co_late", "org_late"))
+        .await
+        .unwrap();
+    assert_eq!(members(&store, "org_late").await, []);
+    store.put_user(&record).await.unwrap();
+    assert_eq!(
+        members(&store, "org_late").await,
+        [member("org_late", id, memberships(&[], &["co_late"], &[]))]
+    );
+}
+
+/// A user in more organizations than one transaction holds (150): the record and the first
+/// projections are written together, the rest in follow-up transactions; every organization lists
+/// the user, and moving to one organization deletes all 150 projections.
+pub async fn put_user_projects_more_organizations_than_one_transaction_holds<S: DirectoryStore>(
+    store: S,
+) {
+    let many: Vec<String> = (0..150).map(|i| format!("org_{i:03}")).collect();
+    let record = UserRecord::new(
+        "user_many",
+        Role::Manager,
+        Memberships {
+            organization_ids: many.clone(),
+            ..Memberships::default()
+        },
+    );
+    store.put_user(&record).await.unwrap();
+    for org in ["org_000", "org_098", "org_099", "org_149"] {
+        assert_eq!(members(&store, org).await.len(), 1, "{org}");
+    }
+    let moved = UserRecord::new(
+        "user_many",
+        Role::Manager,
+        memberships(&["org_new"], &[], &[]),
+    );
+    store.put_user(&moved).await.unwrap();
+    for org in ["org_000", "org_098", "org_099", "org_149"] {
+        assert!(members(&store, org).await.is_empty(), "{org}");
+    }
+    assert_eq!(members(&store, "org_new").await.len(), 1);
+    assert_eq!(store.user("user_many").await.unwrap().unwrap().revision, 2);
+}
+
+/// A delegated change writes the record (role and memberships, revision + 1, suspensions kept), the
+/// projection and its audit entry together; a stale revision writes nothing at all.
+pub async fn change_membership_writes_everything_or_nothing<S: DirectoryStore>(store: S) {
+    directory_world(&store).await;
+    let id = "user_target";
+    let before = UserRecord {
+        suspended: true,
+        ..UserRecord::new(id, Role::Signer, memberships(&[], &["co_b1"], &[]))
+    };
+    store.put_user(&before).await.unwrap();
+    let event = clerk_event(id, 500, updated(true));
+    store.apply_clerk_event(&event, Role::None).await.unwrap();
+
+    let change = manage_co_a1(id, Some(1), before.memberships.clone(), NOW * 1000, "r1");
+    store.change_membership(&change).await.unwrap();
+    let after = store.user(id).await.unwrap().unwrap();
+    assert_eq!(after.role, Role::Manager);
+    assert_eq!(
+        after.memberships,
+        memberships(&[], &["co_b1", "co_a1"], &[])
+    );
+    assert_eq!(after.revision, 2);
+    assert!(after.suspended, "the operator's suspension is kept");
+    assert_eq!(after.clerk.event_at, Some(500));
+    assert!(after.clerk.suspended, "Clerk's suspension is kept");
+    assert_eq!(
+        members(&store, "org_a").await,
+        [member("org_a", id, memberships(&[], &["co_a1"], &[]))]
+    );
+    // Other organizations' projections are the caller's business, not the change's.
+    assert_eq!(members(&store, "org_b").await.len(), 1);
+    assert_eq!(
+        audit_trail(&store, "org_a").await,
+        std::slice::from_ref(&change.audit)
+    );
+
+    // Decided on revision 1, which is gone: a conflict, and neither the record, the projection nor
+    // the trail changes.
+    let stale = MembershipChange {
+        inside_organization: Memberships::default(),
+        ..manage_co_a1(id, Some(1), Memberships::default(), NOW * 1000 + 1, "r2")
+    };
+    assert!(matches!(
+        store.change_membership(&stale).await,
+        Err(ChangeError::Conflict)
+    ));
+    assert_eq!(store.user(id).await.unwrap(), Some(after.clone()));
+    assert_eq!(members(&store, "org_a").await.len(), 1);
+    assert_eq!(
+        audit_trail(&store, "org_a").await,
+        std::slice::from_ref(&change.audit)
+    );
+    // A change that expects no record while there is one conflicts too.
+    let creating = manage_co_a1(id, None, Memberships::default(), NOW * 1000 + 2, "r3");
+    assert!(matches!(
+        store.change_membership(&creating).await,
+        Err(ChangeError::Conflict)
+    ));
+    assert_eq!(audit_trail(&store, "org_a").await.len(), 1);
+
+    // Removed from org_a on the current revision: the projection goes, the trail grows.
+    let removal = MembershipChange {
+        expected_revision: Some(2),
+        user: UserRecord::new(id, Role::Manager, memberships(&[], &["co_b1"], &[])),
+        inside_organization: Memberships::default(),
+        audit: AuditEntry {
+            action: AuditAction::MemberDelete,
+            before: Some(change.audit.after.clone()),
+            after: MemberState {
+                role: Role::Manager,
+                memberships: Memberships::default(),
+            },
+            ..audit_entry(id, NOW * 1000 + 3, "r4", change.audit.after.clone())
+        },
+    };
+    store.change_membership(&removal).await.unwrap();
+    assert_eq!(members(&store, "org_a").await, []);
+    assert_eq!(store.user(id).await.unwrap().unwrap().revision, 3);
+    assert_eq!(
+        audit_trail(&store, "org_a").await,
+        [removal.audit.clone(), change.audit.clone()]
+    );
+}
+
+/// A change for a user without a record creates it (revision 1, not suspended, no Clerk history),
+/// unless a record appeared meanwhile; one decided on revision 0 applies to a record Clerk created.
+pub async fn change_membership_creates_a_missing_record<S: DirectoryStore>(store: S) {
+    directory_world(&store).await;
+    let creation = manage_co_a1("user_new", None, Memberships::default(), NOW * 1000, "c1");
+    store.change_membership(&creation).await.unwrap();
+    assert_eq!(
+        store.user("user_new").await.unwrap(),
+        Some(UserRecord {
+            revision: 1,
+            ..UserRecord::new("user_new", Role::Manager, memberships(&[], &["co_a1"], &[]))
+        })
+    );
+    assert_eq!(members(&store, "org_a").await.len(), 1);
+    // Expecting revision 0 (or any) of a record that does not exist is a conflict.
+    let ghost = manage_co_a1(
+        "user_ghost",
+        Some(0),
+        Memberships::default(),
+        NOW * 1000,
+        "c2",
+    );
+    assert!(matches!(
+        store.change_membership(&ghost).await,
+        Err(ChangeError::Conflict)
+    ));
+    assert_eq!(store.user("user_ghost").await.unwrap(), None);
+
+    // Clerk created the record (revision 0) after the change was decided on "no record".
+    let event = clerk_event(
+        "user_clerk_first",
+        9,
+        ClerkChange::Created { suspended: true },
+    );
+    store.apply_clerk_event(&event, Role::None).await.unwrap();
+    let late = manage_co_a1(
+        "user_clerk_first",
+        None,
+        Memberships::default(),
+        NOW * 1000,
+        "c3",
+    );
+    assert!(matches!(
+        store.change_membership(&late).await,
+        Err(ChangeError::Conflict)
+    ));
+    // Decided again on what is there, revision 0: applies, keeps Clerk's status.
+    let again = manage_co_a1(
+        "user_clerk_first",
+        Some(0),
+        Memberships::default(),
+        NOW * 1000 + 10,
+        "c4",
+    );
+    store.change_membership(&again).await.unwrap();
+    let record = store.user("user_clerk_first").await.unwrap().unwrap();
+    assert_eq!((record.role, record.revision), (Role::Manager, 1));
+    assert!(record.clerk.suspended && record.is_suspended());
+    assert_eq!(
+        ids_of(&audit_trail(&store, "org_a").await, |e| &e.id),
+        [again.audit.id.clone(), creation.audit.id.clone()]
+    );
+}
+
+/// Of concurrent changes decided on the same revision, exactly one is written.
+pub async fn concurrent_changes_of_one_revision_write_once<S: DirectoryStore + Clone + 'static>(
+    store: S,
+) {
+    directory_world(&store).await;
+    store
+        .put_user(&UserRecord::new(
+            "user_contested",
+            Role::Signer,
+            Memberships::default(),
+        ))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let change = manage_co_a1(
+                "user_contested",
+                Some(1),
+                Memberships::default(),
+                NOW * 1000 + i,
+                &format!("race{i}"),
+            );
+            tokio::spawn(async move { store.change_membership(&change).await })
+        })
+        .collect();
+    let mut written = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => written += 1,
+            Err(ChangeError::Conflict) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(written, 1);
+    assert_eq!(audit_trail(&store, "org_a").await.len(), 1);
+    assert_eq!(
+        store
+            .user("user_contested")
+            .await
+            .unwrap()
+            .unwrap()
+            .revision,
+        2
+    );
+}
+
+/// The audit trail reads newest first, whatever order the entries were written in, page by page,
+/// and only the organization's own entries.
+pub async fn audit_of_is_newest_first_and_pages<S: DirectoryStore>(store: S) {
+    directory_world(&store).await;
+    let times = [5, 1, 7, 3, 2, 6, 4];
+    let mut written = Vec::new();
+    for (revision, at) in times.iter().enumerate() {
+        let expected = (revision > 0).then(|| u64::try_from(revision).unwrap());
+        let at_ms = NOW * 1000 + at;
+        let change = manage_co_a1(
+            "user_audited",
+            expected,
+            Memberships::default(),
+            at_ms,
+            &format!("e{at}"),
+        );
+        store.change_membership(&change).await.unwrap();
+        written.push(change.audit);
+    }
+    // Another organization's trail.
+    let mut elsewhere = manage_co_a1("user_other", None, Memberships::default(), NOW * 1000, "x");
+    elsewhere.audit.organization_id = "org_b".into();
+    store.change_membership(&elsewhere).await.unwrap();
+
+    written.sort_by_key(|entry| std::cmp::Reverse(entry.at_ms));
+    let expected_ids = ids_of(&written, |e| &e.id);
+    let (sizes, walked) = walk(
+        3,
+        |e: &AuditEntry| &e.id,
+        |request| store.audit_of("org_a", request),
+    )
+    .await;
+    assert_eq!(sizes, [3, 3, 1]);
+    assert_eq!(walked, expected_ids);
+    assert_eq!(audit_trail(&store, "org_a").await, written);
+    assert_eq!(audit_trail(&store, "org_b").await, [elsewhere.audit]);
+    assert_eq!(audit_trail(&store, "org_c").await, []);
+}
+
+/// 250 members in pages of 100: 100, 100, 50, by user id, each once.
+pub async fn members_of_pages_250_members<S: DirectoryStore + Clone + 'static>(store: S) {
+    let ids: Vec<String> = (0..250).map(|i| format!("user_{i:03}")).collect();
+    let tasks: Vec<_> = ids
+        .iter()
+        .rev()
+        .map(|id| {
+            let store = store.clone();
+            let record = UserRecord::new(
+                id.clone(),
+                Role::Signer,
+                memberships(&["org_big"], &[], &[]),
+            );
+            tokio::spawn(async move { store.put_user(&record).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    store
+        .put_user(&UserRecord::new(
+            "user_outside",
+            Role::Signer,
+            memberships(&["org_small"], &[], &[]),
+        ))
+        .await
+        .unwrap();
+    let (sizes, walked) = walk(
+        100,
+        |m: &MemberEntry| &m.user_id,
+        |request| store.members_of("org_big", request),
+    )
+    .await;
+    assert_eq!(sizes, [100, 100, 50]);
+    assert_eq!(walked, ids);
+    let first = store
+        .members_of("org_big", PageRequest::first(1000))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 100);
+    assert_eq!(
+        first.items.first(),
+        Some(&member(
+            "org_big",
+            "user_000",
+            memberships(&["org_big"], &[], &[])
+        ))
+    );
+}
+
+/// Users by id: the existing records, each once, across more than one batch; unknown, repeated and
+/// invalid ids ignored.
+pub async fn users_by_ids_returns_existing_records_once<S: DirectoryStore + Clone + 'static>(
+    store: S,
+) {
+    let existing: Vec<String> = (0..130).map(|i| format!("user_b{i:03}")).collect();
+    let tasks: Vec<_> = existing
+        .iter()
+        .map(|id| {
+            let store = store.clone();
+            let record = UserRecord::new(id.clone(), Role::Signer, Memberships::default());
+            tokio::spawn(async move { store.put_user(&record).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let mut asked: Vec<String> = existing.iter().rev().cloned().collect();
+    asked.extend(strings(&[
+        "user_b007",
+        "user_b007",
+        "user_none",
+        "user#1",
+        "",
+        "user b",
+        "user_b000",
+    ]));
+    let mut found = store.users_by_ids(&asked).await.unwrap();
+    found.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    assert_eq!(ids_of(&found, |u| &u.user_id), existing);
+    assert!(
+        found
+            .iter()
+            .all(|u| u.revision == 1 && u.role == Role::Signer)
+    );
+    assert_eq!(store.users_by_ids(&[]).await.unwrap(), []);
+    assert_eq!(
+        store.users_by_ids(&strings(&["user#1", ""])).await.unwrap(),
+        []
+    );
+}
+
+/// Every active key goes: 25 created (with set elements) and 2 seeded (without), not the one revoked
+/// before nor another user's key. The slots are free again, no key is usable, a repeat revokes none,
+/// and a run that finds some keys revoked already (an interrupted one) finishes the rest.
+pub async fn revoke_keys_of_revokes_every_active_key<S: DirectoryStore + SeedsKeys>(store: S) {
+    let owner = "user_leaving";
+    let earlier = fresh_record(owner);
+    create(&store, &earlier).await;
+    let earlier = store
+        .revoke_api_key(owner, &earlier.key_id, NOW - 50)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut keys = Vec::new();
+    for _ in 0..MAX_ACTIVE_KEYS {
+        let record = fresh_record(owner);
+        create(&store, &record).await;
+        keys.push(record);
+    }
+    for _ in 0..2 {
+        let record = fresh_record(owner);
+        store.seed_key(&record).await;
+        keys.push(record);
+    }
+    let bystander = fresh_record("user_staying");
+    create(&store, &bystander).await;
+    // As if an earlier run had revoked three before failing.
+    for record in keys.iter().take(3) {
+        store
+            .revoke_api_key(owner, &record.key_id, NOW - 10)
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(store.revoke_keys_of(owner, NOW).await.unwrap(), 24);
+    assert_eq!(store.revoke_keys_of(owner, NOW + 1).await.unwrap(), 0);
+    for (i, record) in keys.iter().enumerate() {
+        let stored = store
+            .api_key_by_hash(&record.key_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!stored.active && !stored.is_usable_at(NOW), "{i}");
+        let revoked_at = if i < 3 { NOW - 10 } else { NOW };
+        assert_eq!(stored.revoked_at, Some(revoked_at), "{i}");
+    }
+    assert_eq!(
+        store.api_key_by_hash(&earlier.key_hash).await.unwrap(),
+        Some(earlier)
+    );
+    assert_eq!(store.active_keys_of(owner).await.unwrap(), []);
+    let listed = store.api_keys_of(owner).await.unwrap();
+    assert_eq!(listed.len(), 28);
+    assert!(listed.iter().all(|key| !key.active));
+    // The bystander's key is untouched; the owner may create keys again (the set is empty).
+    assert!(
+        store
+            .api_key_by_hash(&bystander.key_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    create(&store, &fresh_record(owner)).await;
+    assert_eq!(store.active_keys_of(owner).await.unwrap().len(), 1);
+    assert_eq!(store.revoke_keys_of("user_nobody", NOW).await.unwrap(), 0);
+    assert_eq!(store.revoke_keys_of("user#1", NOW).await.unwrap(), 0);
+}
+
+/// Recording a delivery is idempotent (the first record stands), and only its id is seen.
+pub async fn webhook_deliveries_are_idempotent<S: DirectoryStore>(store: S) {
+    // Real time: the record must not be past its time to live while the test runs.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = i64::try_from(now).unwrap();
+    assert!(!store.webhook_delivery_seen("msg_1").await.unwrap());
+    store
+        .record_webhook_delivery("msg_1", "user.created", now)
+        .await
+        .unwrap();
+    assert!(store.webhook_delivery_seen("msg_1").await.unwrap());
+    store
+        .record_webhook_delivery("msg_1", "user.deleted", now + 5)
+        .await
+        .unwrap();
+    assert!(store.webhook_delivery_seen("msg_1").await.unwrap());
+    assert!(!store.webhook_delivery_seen("msg_2").await.unwrap());
+    assert!(!store.webhook_delivery_seen("msg#1").await.unwrap());
+    assert!(!store.webhook_delivery_seen("").await.unwrap());
+    assert!(matches!(
+        store
+            .record_webhook_delivery("msg 1", "user.created", now)
+            .await,
+        Err(StoreError::Corrupt { .. })
+    ));
+}
+
+/// Ids that are not ids: lookups answer nothing, writes are refused and write nothing.
+pub async fn directory_refuses_ids_that_are_not_ids<S: DirectoryStore>(store: S) {
+    for bad in ["", "org#1", "a b", "ORG~"] {
+        assert_eq!(
+            store.members_of(bad, PageRequest::first(10)).await.unwrap(),
+            Page::empty()
+        );
+        assert_eq!(
+            store.audit_of(bad, PageRequest::first(10)).await.unwrap(),
+            Page::empty()
+        );
+        assert!(matches!(
+            store
+                .apply_clerk_event(&clerk_event(bad, 1, updated(true)), Role::None)
+                .await,
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            store
+                .put_user(&UserRecord::new(bad, Role::Signer, Memberships::default()))
+                .await,
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            store
+                .put_user(&UserRecord::new(
+                    "user_ok",
+                    Role::Signer,
+                    memberships(&[], &[bad], &[])
+                ))
+                .await,
+            Err(StoreError::Corrupt { .. })
+        ));
+        let mut change = manage_co_a1("user_ok", None, Memberships::default(), NOW, "b");
+        change.audit.organization_id = bad.to_owned();
+        assert!(matches!(
+            store.change_membership(&change).await,
+            Err(ChangeError::Store(StoreError::Corrupt { .. }))
+        ));
+    }
+    assert_eq!(store.user("user_ok").await.unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // DynamoDB specifics
+
+/// The directory's items are the documented ones: the profile a `put_user`, a Clerk event and a
+/// delegated change write, the member projections, the audit entry, the webhook delivery with its
+/// time to live, which the table has on `ttl`.
+pub async fn directory_items_are_the_documented_ones(store: DynamoStore) {
+    directory_world(&store).await;
+    let profile = |user_id: &str| {
+        let pk = format!("USER#{user_id}");
+        let store = &store;
+        async move { get_raw(store, &pk, "PROFILE").await }
+    };
+    let operator = UserRecord::new(
+        "user_doc",
+        Role::Manager,
+        memberships(&["org_a"], &["co_b1"], &[]),
+    );
+    store.put_user(&operator).await.unwrap();
+    let mut expected = user_item(&UserRecord {
+        revision: 1,
+        ..operator.clone()
+    });
+    // The operator's write never writes Clerk's attributes.
+    for name in ["clerkSuspended", "clerkDeleted", "clerkEventAt"] {
+        expected.remove(name);
+    }
+    assert_eq!(profile("user_doc").await, Some(expected));
+    assert_eq!(
+        get_raw(&store, "MEMBERS#org_a", "MEMBER#user_doc").await,
+        Some(member_item(&member(
+            "org_a",
+            "user_doc",
+            memberships(&["org_a"], &[], &[])
+        )))
+    );
+    assert_eq!(
+        get_raw(&store, "MEMBERS#org_b", "MEMBER#user_doc").await,
+        Some(member_item(&member(
+            "org_b",
+            "user_doc",
+            memberships(&[], &["co_b1"], &[])
+        )))
+    );
+    let ban = clerk_event("user_doc", 42, updated(true));
+    store.apply_clerk_event(&ban, Role::None).await.unwrap();
+    let banned = UserRecord {
+        revision: 1,
+        clerk: ClerkStatus {
+            suspended: true,
+            deleted: false,
+            event_at: Some(42),
+        },
+        ..operator
+    };
+    assert_eq!(profile("user_doc").await, Some(user_item(&banned)));
+
+    let created = clerk_event(
+        "user_from_clerk",
+        7,
+        ClerkChange::Created { suspended: false },
+    );
+    store
+        .apply_clerk_event(&created, Role::Signer)
+        .await
+        .unwrap();
+    let from_clerk = UserRecord {
+        clerk: ClerkStatus {
+            suspended: false,
+            deleted: false,
+            event_at: Some(7),
+        },
+        ..UserRecord::new("user_from_clerk", Role::Signer, Memberships::default())
+    };
+    // Created by a webhook: the record never names the operator's suspension.
+    let mut expected = user_item(&from_clerk);
+    expected.remove("suspended");
+    assert_eq!(profile("user_from_clerk").await, Some(expected));
+
+    let change = manage_co_a1(
+        "user_delegated",
+        None,
+        Memberships::default(),
+        NOW * 1000,
+        "d1",
+    );
+    store.change_membership(&change).await.unwrap();
+    // Created by a delegated change: neither the operator's nor Clerk's suspension is named.
+    let mut expected = user_item(&UserRecord {
+        revision: 1,
+        ..change.user.clone()
+    });
+    for attribute in ["suspended", "clerkSuspended", "clerkDeleted"] {
+        expected.remove(attribute);
+    }
+    assert_eq!(profile("user_delegated").await, Some(expected));
+    assert_eq!(
+        get_raw(&store, "AUDIT#org_a", &format!("AUDIT#{}", change.audit.id)).await,
+        Some(audit_item(&change.audit))
+    );
+    assert_eq!(
+        get_raw(&store, "MEMBERS#org_a", "MEMBER#user_delegated").await,
+        Some(member_item(&member(
+            "org_a",
+            "user_delegated",
+            memberships(&[], &["co_a1"], &[])
+        )))
+    );
+
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    store
+        .record_webhook_delivery("msg_doc", "user.updated", now)
+        .await
+        .unwrap();
+    let delivery = get_raw(&store, "WEBHOOK#msg_doc", "WEBHOOK").await.unwrap();
+    assert_eq!(delivery, webhook_item("msg_doc", "user.updated", now));
+    assert_eq!(
+        delivery.get(TABLE.time_to_live_attribute),
+        Some(&AttributeValue::N((now + 30 * 24 * 3600).to_string()))
+    );
+    let ttl = store
+        .client()
+        .describe_time_to_live()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap()
+        .time_to_live_description
+        .unwrap();
+    assert_eq!(ttl.attribute_name.as_deref(), Some("ttl"));
+    assert_eq!(ttl.time_to_live_status, Some(TimeToLiveStatus::Enabled));
+    // 3 organizations, 3 companies, 2 locations, 3 users, 3 projections, 1 entry, 1 delivery.
+    assert_eq!(scan_all(&store).await.len(), 16);
+}
+
+/// A record written before revisions and Clerk's attributes existed reads as revision 0 with no
+/// Clerk history; the operator's write and a change decided on revision 0 both apply to it, and
+/// neither adds Clerk's attributes.
+pub async fn records_without_a_revision_are_revision_zero(store: DynamoStore) {
+    directory_world(&store).await;
+    let legacy = |user_id: &str| {
+        let mut item = user_item(&UserRecord::new(
+            user_id,
+            Role::Manager,
+            memberships(&["org_a"], &[], &[]),
+        ));
+        for name in ["revision", "clerkSuspended", "clerkDeleted", "clerkEventAt"] {
+            item.remove(name);
+        }
+        item
+    };
+    put_raw(&store, legacy("user_old_op")).await;
+    put_raw(&store, legacy("user_old_change")).await;
+    let read = store.user("user_old_op").await.unwrap().unwrap();
+    assert_eq!((read.revision, read.clerk), (0, ClerkStatus::default()));
+
+    // No projection was ever written for it: the operator's write puts org_b's, deletes org_a's.
+    let moved = UserRecord::new(
+        "user_old_op",
+        Role::Signer,
+        memberships(&["org_b"], &[], &[]),
+    );
+    store.put_user(&moved).await.unwrap();
+    let raw = get_raw(&store, "USER#user_old_op", "PROFILE")
+        .await
+        .unwrap();
+    assert_eq!(raw.get("revision"), Some(&AttributeValue::N("1".into())));
+    assert!(!raw.contains_key("clerkSuspended") && !raw.contains_key("clerkDeleted"));
+    assert_eq!(members(&store, "org_b").await.len(), 1);
+    assert_eq!(members(&store, "org_a").await, []);
+
+    let change = manage_co_a1(
+        "user_old_change",
+        Some(0),
+        memberships(&["org_a"], &[], &[]),
+        NOW * 1000,
+        "l1",
+    );
+    store.change_membership(&change).await.unwrap();
+    let after = store.user("user_old_change").await.unwrap().unwrap();
+    assert_eq!((after.revision, after.role), (1, Role::Manager));
+    let raw = get_raw(&store, "USER#user_old_change", "PROFILE")
+        .await
+        .unwrap();
+    assert!(!raw.contains_key("clerkSuspended"));
+}
+
+/// Corrupt directory items are errors, never answers; a corrupt user record is not overwritten by
+/// an operator's write or an event (its memberships, hence its projections, are unknown).
+pub async fn corrupt_directory_items_are_errors(store: DynamoStore) {
+    let mut projection = member_item(&member(
+        "org_x",
+        "user_x",
+        memberships(&["org_x"], &[], &[]),
+    ));
+    projection.insert("companyIds".into(), AttributeValue::S("co_1".into()));
+    put_raw(&store, projection).await;
+    assert!(matches!(
+        store.members_of("org_x", PageRequest::first(10)).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+
+    let mut entry = audit_item(&audit_entry(
+        "user_x",
+        NOW * 1000,
+        "z",
+        MemberState {
+            role: Role::Signer,
+            memberships: Memberships::default(),
+        },
+    ));
+    entry.remove("after");
+    put_raw(&store, entry).await;
+    assert!(matches!(
+        store.audit_of("org_a", PageRequest::first(10)).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+
+    let mut user = user_item(&UserRecord::new(
+        "user_bad",
+        Role::Signer,
+        Memberships::default(),
+    ));
+    user.insert("role".into(), AttributeValue::S("root".into()));
+    put_raw(&store, user.clone()).await;
+    assert!(matches!(
+        store.users_by_ids(&strings(&["user_bad"])).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        store
+            .apply_clerk_event(&clerk_event("user_bad", 1, updated(true)), Role::None)
+            .await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        store
+            .put_user(&UserRecord::new(
+                "user_bad",
+                Role::Admin,
+                Memberships::default()
+            ))
+            .await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(
+        get_raw(&store, "USER#user_bad", "PROFILE").await,
+        Some(user)
+    );
+}
+
+/// An element of the active-key set whose key is unknown (no pointer) is dropped by a revocation
+/// and not counted; its owner's keys known only from the set are found through their pointers.
+pub async fn revoke_keys_of_drops_elements_of_unknown_keys(store: DynamoStore) {
+    let owner = "user_dangling";
+    let known = fresh_record(owner);
+    create(&store, &known).await;
+    let ghost = ActiveKeyRef::from(&fresh_record(owner));
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("USER#{owner}")))
+        .key("sk", AttributeValue::S("ACTIVEKEYS".into()))
+        .update_expression("ADD #keys :element")
+        .expression_attribute_names("#keys", "keys")
+        .expression_attribute_values(
+            ":element",
+            AttributeValue::Ss(vec![active_key_element(&ghost)]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(store.active_keys_of(owner).await.unwrap().len(), 2);
+    assert_eq!(store.revoke_keys_of(owner, NOW).await.unwrap(), 1);
+    assert_eq!(store.active_keys_of(owner).await.unwrap(), []);
+    assert_eq!(store.revoke_keys_of(owner, NOW).await.unwrap(), 0);
+    assert!(
+        !store
+            .api_key_by_hash(&known.key_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+}
 
 pub async fn unknown_user_is_none(store: DynamoStore) {
     assert_eq!(store.user("user_nobody").await.unwrap(), None);
@@ -1622,8 +2866,10 @@ pub async fn records_missing_an_attribute_are_corrupt_until_backfilled(store: Dy
         .unwrap();
     assert_eq!(stored.expires_at, Some(NOW + 3600));
 
+    // A record from before revisions: a missing `suspended` is corrupt.
     let mut item = user_item(&user("user_nosusp", Role::Admin, false));
     item.remove("suspended");
+    item.remove("revision");
     put_raw(&store, item).await;
     let error = store.user("user_nosusp").await.unwrap_err();
     assert!(
@@ -1649,14 +2895,14 @@ pub async fn corrupt_user_item_is_an_error_never_a_decision(store: DynamoStore) 
     let error = store.user("user_root").await.unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
 
-    // A stored role of "none" is not a role a record may hold either.
+    // A stored role of "none" is a role (a user Clerk created, no role given yet), not corruption.
     let mut item = user_item(&user("user_none", Role::Admin, false));
     item.insert("role".into(), AttributeValue::S("none".into()));
     put_raw(&store, item).await;
-    assert!(matches!(
-        store.user("user_none").await,
-        Err(StoreError::Corrupt { .. })
-    ));
+    assert_eq!(
+        store.user("user_none").await.unwrap().map(|u| u.role),
+        Some(Role::None)
+    );
 
     // Through the authorizer: a valid key and a valid session of that user both fail, neither allows.
     let key = new_key();
@@ -1760,7 +3006,13 @@ pub async fn create_table_if_missing_is_idempotent(store: DynamoStore) {
     store.create_table_if_missing().await.unwrap();
     store.create_table_if_missing().await.unwrap();
     // Nothing was recreated or wiped.
-    assert_eq!(store.user("user_keep").await.unwrap(), Some(record));
+    assert_eq!(
+        store.user("user_keep").await.unwrap(),
+        Some(UserRecord {
+            revision: 1,
+            ..record
+        })
+    );
 
     // From nothing, twice in a row, then usable.
     let other = DynamoStore::new(store.client().clone(), unique_name("gatehouse-idempotent"));
@@ -2061,8 +3313,8 @@ pub async fn the_table_holds_no_plaintext_key(store: DynamoStore) {
     }
     assert_eq!(
         items.len(),
-        8,
-        "per user: a key, its pointer, the active-key set, the user"
+        12,
+        "per user: a key, its pointer, the active-key set, the user, its projections in org_1 and org_2"
     );
     for text in &strings {
         assert!(
@@ -2265,9 +3517,33 @@ pub async fn unreachable_store_is_unavailable() {
         store.revoke_api_key("user_1", &key.key_id, NOW),
         store.active_keys_of("user_1"),
     );
+    let event = clerk_event("user_1", NOW, updated(true));
+    let change = manage_co_a1("user_1", Some(1), Memberships::default(), NOW * 1000, "u");
+    let ids = strings(&["user_1"]);
+    let (clerk, revoke_all, seen, record_delivery, members, users, changed, audit) = tokio::join!(
+        store.apply_clerk_event(&event, Role::None),
+        store.revoke_keys_of("user_1", NOW),
+        store.webhook_delivery_seen("msg_1"),
+        store.record_webhook_delivery("msg_1", "user.updated", NOW),
+        store.members_of("org_1", PageRequest::first(10)),
+        store.users_by_ids(&ids),
+        store.change_membership(&change),
+        store.audit_of("org_1", PageRequest::first(10)),
+    );
     fn unavailable<T: std::fmt::Debug>(result: &Result<T, StoreError>) -> bool {
         matches!(result, Err(StoreError::Unavailable(_)))
     }
+    assert!(unavailable(&clerk), "{clerk:?}");
+    assert!(unavailable(&revoke_all), "{revoke_all:?}");
+    assert!(unavailable(&seen), "{seen:?}");
+    assert!(unavailable(&record_delivery), "{record_delivery:?}");
+    assert!(unavailable(&members), "{members:?}");
+    assert!(unavailable(&users), "{users:?}");
+    assert!(unavailable(&audit), "{audit:?}");
+    assert!(
+        matches!(changed, Err(ChangeError::Store(StoreError::Unavailable(_)))),
+        "{changed:?}"
+    );
     assert!(unavailable(&by_hash), "{by_hash:?}");
     assert!(unavailable(&user), "{user:?}");
     assert!(unavailable(&put), "{put:?}");
@@ -2337,7 +3613,7 @@ pub async fn checksum_failing_key_is_denied_without_a_store_read() {
 
 #[cfg(test)]
 mod memory_store {
-    //! The key-store and resource-store semantics above, against the in-memory store.
+    //! The key-store, resource-store and directory semantics above, against the in-memory store.
 
     use gatehouse::store::memory::MemoryStore;
 
@@ -2347,4 +3623,5 @@ mod memory_store {
 
     crate::__store_semantics_tests!(memory_store);
     crate::__resource_semantics_tests!(memory_store);
+    crate::__directory_semantics_tests!(memory_store);
 }

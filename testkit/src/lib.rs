@@ -12,10 +12,12 @@
 
 pub mod clerk_backend;
 pub mod conformance;
+pub mod faulty_proxy;
 pub mod fuzz_corpus;
 pub mod jwks_server;
 pub mod listing_properties;
 pub mod samples;
 pub mod serve;
 pub mod servers;
+pub mod svix;
 pub mod tokens;

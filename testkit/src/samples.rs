@@ -126,7 +126,7 @@ pub struct RouteAnswer {
 
 /// Invokes `route` with `event` exactly as its Lambda binary does ([`gatehouse::routes::invoke`])
 /// and reads the answer.
-pub async fn invoke_route<S: ResourceStore>(
+pub async fn invoke_route<S: gatehouse::store::DirectoryStore>(
     route: gatehouse::routes::Route,
     service: &ResourceService<S>,
     event: &Value,
@@ -208,6 +208,8 @@ pub async fn seed<S: KeyStore>(store: &S, pepper: &Pepper) -> Result<(), StoreEr
                 ..Memberships::default()
             },
             suspended: false,
+            clerk: Default::default(),
+            revision: 0,
         })
         .await?;
     let key = sample_api_key();
@@ -293,28 +295,8 @@ pub async fn memory_key_service(now: i64) -> ResourceService<MemoryStore> {
 /// Seeds the sample keys ([`seed`]) and a tiny world the resource events refer to: organization
 /// `org_demo`, its company `co_demo_east`, location `loc_demo_1`, template `tpl_demo_nda` and package
 /// `pkg_demo_lease` (at `loc_demo_1`, signer [`DEV_SIGNER`]); [`DEV_MANAGER`] manages `co_demo_east`.
+/// The resources are written before the users, so the users' member projections exist.
 pub async fn seed_world<S: ResourceStore>(store: &S, pepper: &Pepper) -> Result<(), StoreError> {
-    seed(store, pepper).await?;
-    for (user_id, role, memberships) in [
-        (
-            DEV_MANAGER,
-            Role::Manager,
-            Memberships {
-                company_ids: vec!["co_demo_east".into()],
-                ..Memberships::default()
-            },
-        ),
-        (DEV_SIGNER, Role::Signer, Memberships::default()),
-    ] {
-        store
-            .put_user(&UserRecord {
-                user_id: user_id.into(),
-                role,
-                memberships,
-                suspended: false,
-            })
-            .await?;
-    }
     store
         .put_organization(&Organization {
             id: "org_demo".into(),
@@ -357,7 +339,32 @@ pub async fn seed_world<S: ResourceStore>(store: &S, pepper: &Pepper) -> Result<
             }],
             created_at: 1_767_225_600,
         })
-        .await
+        .await?;
+    // Users last: their writes project memberships through the companies and locations above.
+    seed(store, pepper).await?;
+    for (user_id, role, memberships) in [
+        (
+            DEV_MANAGER,
+            Role::Manager,
+            Memberships {
+                company_ids: vec!["co_demo_east".into()],
+                ..Memberships::default()
+            },
+        ),
+        (DEV_SIGNER, Role::Signer, Memberships::default()),
+    ] {
+        store
+            .put_user(&UserRecord {
+                user_id: user_id.into(),
+                role,
+                memberships,
+                suspended: false,
+                clerk: Default::default(),
+                revision: 0,
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 /// A resource service on a fresh in-memory store holding [`seed_world`], with the clock at `now`.

@@ -23,7 +23,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Variables of the test's own environment that would change which store, issuer or mode the
 /// command uses; they are removed from every child's environment.
-const SCRUBBED: [&str; 30] = [
+const SCRUBBED: [&str; 34] = [
     "TABLE_NAME",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
@@ -36,6 +36,7 @@ const SCRUBBED: [&str; 30] = [
     "CLERK_JWKS_URL",
     "CLERK_JWT_KEY",
     "CLERK_SECRET_KEY_SECRET_ID",
+    "CLERK_SECRET_KEY",
     "CLERK_API_URL",
     "CLERK_AUTHORIZED_PARTIES",
     "CLERK_CLOCK_SKEW_SECS",
@@ -54,6 +55,11 @@ const SCRUBBED: [&str; 30] = [
     "RUST_LOG",
     "HTTP_PROXY",
     "HTTPS_PROXY",
+    // The Clerk webhook's settings (README "Clerk webhooks"): a test passes its own through
+    // `Serve::start_with_env`.
+    "CLERK_WEBHOOK_SECRET",
+    "CLERK_WEBHOOK_SECRET_ID",
+    "DEFAULT_ROLE",
 ];
 
 /// Which store `serve` runs on.
@@ -112,6 +118,7 @@ pub struct Serve {
     child: Child,
     logs: Arc<Mutex<String>>,
     client: reqwest::Client,
+    env: Vec<(String, String)>,
 }
 
 impl Serve {
@@ -119,6 +126,22 @@ impl Serve {
     /// line, `gatehouse listening on http://127.0.0.1:<port>`. Panics, showing what the process
     /// printed, when it does not come.
     pub fn start(binary: impl AsRef<Path>, store: StoreKind, options: ServeOptions) -> Self {
+        Self::start_with_env(binary, store, options, &[])
+    }
+
+    /// Like [`Serve::start`], with `env` laid over the (scrubbed) environment of `serve` and of every
+    /// command run through [`Serve::cli`]: e.g. `CLERK_ISSUER` and `CLERK_JWKS_URL`, to run `serve`
+    /// outside dev mode against a stand-in issuer (README, "Service tokens for scripts").
+    pub fn start_with_env(
+        binary: impl AsRef<Path>,
+        store: StoreKind,
+        options: ServeOptions,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
         let binary = binary.as_ref().to_path_buf();
         let unique = crate::servers::unique_name("gatehouse-e2e");
         let sandbox = std::env::temp_dir().join(format!("{unique}-{}", std::process::id()));
@@ -134,6 +157,7 @@ impl Serve {
             home: home.clone(),
             kind: store.clone(),
             table: table.clone(),
+            env: env.clone(),
         };
         if table.is_some() {
             let init = setup.run(&["init"]);
@@ -219,6 +243,7 @@ impl Serve {
             child,
             logs,
             client,
+            env,
         }
     }
 
@@ -265,6 +290,18 @@ impl Serve {
     /// Runs `gatehouse <args>` with the same environment as `serve` (same home, same store).
     pub fn cli(&self, args: &[&str]) -> Output {
         self.setup().run(args)
+    }
+
+    /// Like [`Serve::cli`], with `env` laid over that environment for this command only.
+    pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = self.setup().command(args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.binary.display()))
     }
 
     /// Like [`Serve::cli`], and panics unless it succeeds; its stdout.
@@ -355,6 +392,7 @@ impl Serve {
             home: self.home.clone(),
             kind: self.kind.clone(),
             table: self.table.clone(),
+            env: self.env.clone(),
         }
     }
 }
@@ -377,6 +415,8 @@ struct Setup {
     home: PathBuf,
     kind: StoreKind,
     table: Option<String>,
+    /// Laid over everything else.
+    env: Vec<(String, String)>,
 }
 
 impl Setup {
@@ -398,6 +438,9 @@ impl Setup {
                 .env("AWS_ACCESS_KEY_ID", "test")
                 .env("AWS_SECRET_ACCESS_KEY", "test")
                 .env("API_KEY_PEPPER", DYNAMODB_PEPPER);
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
         }
         command
     }

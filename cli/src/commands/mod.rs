@@ -7,6 +7,7 @@ pub mod keys;
 pub mod seed;
 pub mod token;
 pub mod users;
+pub mod webhooks;
 
 use std::io::Write as _;
 
@@ -26,7 +27,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Init => init::run(&home, &env).await,
         Command::Users(command) => users::run(command, &home, &env).await,
         Command::Keys(command) => keys::run(command, &home, &env).await,
-        Command::Token(command) => token::run(command, &home, &env),
+        Command::Token(command) => token::run(command, &home, &env).await,
+        Command::Webhooks(command) => webhooks::run(command, &home, &env).await,
         Command::Seed { file } => seed::run(&file, &home, &env).await,
     }
 }

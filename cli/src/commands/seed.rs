@@ -514,6 +514,8 @@ fn user(
         role,
         memberships,
         suspended: entry.suspended,
+        clerk: Default::default(),
+        revision: 0,
     })
 }
 
@@ -625,7 +627,9 @@ impl Lookups {
 }
 
 impl SeedPlan {
-    /// Writes everything, parents before children (each put an idempotent replace).
+    /// Writes everything, parents before children (each put an idempotent replace), users last: a
+    /// user write projects the memberships into their organizations by reading the companies and
+    /// locations, which must exist by then.
     pub async fn write<S: ResourceStore>(&self, store: &S) -> Result<(), Failure> {
         for organization in &self.organizations {
             store.put_organization(organization).await?;
@@ -639,11 +643,11 @@ impl SeedPlan {
         for template in &self.templates {
             store.put_template(template).await?;
         }
-        for user in &self.users {
-            store.put_user(user).await?;
-        }
         for package in &self.packages {
             store.put_package(package).await?;
+        }
+        for user in &self.users {
+            store.put_user(user).await?;
         }
         Ok(())
     }

@@ -86,6 +86,8 @@ pub fn user_record(
         role,
         memberships,
         suspended,
+        clerk: Default::default(),
+        revision: 0,
     })
 }
 
@@ -116,7 +118,21 @@ pub struct UserJson<'a> {
     organization_ids: &'a [String],
     company_ids: &'a [String],
     location_ids: &'a [String],
+    /// The operator's suspension (`--suspended`).
     suspended: bool,
+    /// What Clerk's webhooks reported, once any did (README "Clerk webhooks").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clerk: Option<ClerkJson>,
+}
+
+/// Clerk's side of a record, as `users get` prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClerkJson {
+    suspended: bool,
+    deleted: bool,
+    /// The newest Clerk event applied, RFC 3339.
+    event_at: Option<String>,
 }
 
 /// The record as `users get` prints it.
@@ -128,6 +144,14 @@ pub fn user_json(record: &UserRecord) -> UserJson<'_> {
         company_ids: &record.memberships.company_ids,
         location_ids: &record.memberships.location_ids,
         suspended: record.suspended,
+        clerk: (record.clerk != gatehouse::store::ClerkStatus::default()).then(|| ClerkJson {
+            suspended: record.clerk.suspended,
+            deleted: record.clerk.deleted,
+            event_at: record
+                .clerk
+                .event_at
+                .map(|ms| gatehouse::time::rfc3339(ms.div_euclid(1000))),
+        }),
     }
 }
 

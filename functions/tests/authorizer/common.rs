@@ -35,6 +35,8 @@ pub fn user(id: &str, role: Role, suspended: bool) -> UserRecord {
             location_ids: vec!["loc_1".into(), "loc_2".into()],
         },
         suspended,
+        clerk: Default::default(),
+        revision: 0,
     }
 }
 

@@ -98,6 +98,8 @@ async fn service_with(config: Option<ResourceServerConfig>) -> ResourceService<M
                 ..Memberships::default()
             },
             suspended: false,
+            clerk: Default::default(),
+            revision: 0,
         });
     }
     let clock = Arc::new(FixedClock::at(NOW));

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::api::ApiResponse;
 use crate::resources::ResourceService;
 use crate::routes::{Handler, Route};
-use crate::store::ResourceStore;
+use crate::store::DirectoryStore;
 
 /// One tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +89,7 @@ impl Tool {
 
     /// The route's handler, picked at compile time (`const`), so the `mcp` binary links these
     /// routes' code and no other.
-    fn handler<S: ResourceStore>(self) -> Handler<S> {
+    fn handler<S: DirectoryStore>(self) -> Handler<S> {
         match self {
             Tool::Whoami => const { Route::Me.handler::<S>() },
             Tool::ListApiKeys => const { Route::ListKeys.handler::<S>() },
@@ -344,7 +344,7 @@ pub enum Called {
 }
 
 /// Runs `tool` with `arguments` for the caller of `request` (the MCP request).
-pub async fn call<S: ResourceStore>(
+pub async fn call<S: DirectoryStore>(
     service: &ResourceService<S>,
     request: &Request,
     tool: Tool,

@@ -7,11 +7,18 @@
 //! | API key | `APIKEY#<hmac hex>` | `APIKEY` | `keyId`, `userId`, `name`, `scopes` (list), `active`, `createdAt`, `expiresAt`, `tail`, `lastUsedAt`, `revokedAt`, `gsi1pk` = `USER#<userId>`, `gsi1sk` = `APIKEY#<createdAt, 12 digits>#<keyId>` |
 //! | key-id pointer | `KEYID#<keyId>` | `KEYID` | `userId`, `keyHash` (hmac hex) |
 //! | active-key set | `USER#<userId>` | `ACTIVEKEYS` | `keys` (string set of `<createdAt, 12 digits>#<keyId>#<expiresAt or ->#<scopes csv>`) |
-//! | user | `USER#<userId>` | `PROFILE` | `userId`, `role`, `organizationIds`, `companyIds`, `locationIds` (lists), `suspended` |
+//! | user | `USER#<userId>` | `PROFILE` | `userId`, `role` (`none`, `signer`, `manager`, `admin`), `organizationIds`, `companyIds`, `locationIds` (lists), `suspended` (the operator's), `clerkSuspended`, `clerkDeleted`, `clerkEventAt` (Unix ms; absent until a Clerk event applied), `revision` (absent on records written before revisions: 0) |
+//! | member projection | `ORG#<orgId>` | `MEMBER#<userId>` | `userId`, `organizationId`, `organizationIds`, `companyIds`, `locationIds` (the memberships inside the organization) |
+//! | audit entry | `ORG#<orgId>` | `AUDIT#<entryId>` | see [`directory`] |
+//! | webhook delivery | `WEBHOOK#<deliveryId>` | `WEBHOOK` | `deliveryId`, `eventType`, `receivedAt`, `ttl` (the table's time-to-live attribute) |
 //!
 //! The `gsi1` index (all attributes projected) lists a user's keys newest first without a scan.
 //! Organizations, companies, locations, templates and signing packages live in the same table: their
-//! items and access patterns are in [`resources`].
+//! items and access patterns are in [`resources`]. The user directory (Clerk's status, member
+//! projections, the audit trail, webhook deliveries) and the operator's [`KeyStore::put_user`] are in
+//! [`directory`]: `put_user` reads the record and writes it with its organizations' member projections
+//! in one transaction, on condition of the revision read. Time to live is on `ttl` (one attribute per
+//! table; never a key's `expiresAt`, so expired keys stay readable): only webhook deliveries carry it.
 //!
 //! - Create is one `TransactWriteItems`: add the key's element to the active-key set on condition
 //!   `attribute_not_exists(keys) OR size(keys) < :limit`, put the key and put its pointer, each on
@@ -43,7 +50,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
+    TimeToLiveStatus, TransactWriteItem, Update,
 };
 
 use super::{
@@ -52,12 +60,14 @@ use super::{
 use crate::apikey::KeyHash;
 use crate::principal::{Memberships, Role, Scopes, is_valid_id};
 
+pub mod directory;
 pub mod resources;
 
 /// Name of the secondary index listing a user's items.
 pub const GSI1: &str = "gsi1";
 
-/// The table's key and its one index: all string attributes, the index projecting everything.
+/// The table's key, its one index (all string attributes, the index projecting everything) and its
+/// time-to-live attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableDefinition {
     /// The partition key.
@@ -70,6 +80,9 @@ pub struct TableDefinition {
     pub index_partition_key: &'static str,
     /// The index's sort key.
     pub index_sort_key: &'static str,
+    /// The attribute DynamoDB's time to live reads (Unix seconds; items past it are deleted). A table
+    /// has at most one; only webhook deliveries carry it.
+    pub time_to_live_attribute: &'static str,
 }
 
 /// The one definition of the table: `create_table_if_missing` (behind `gatehouse init`, the embedded
@@ -81,6 +94,7 @@ pub const TABLE: TableDefinition = TableDefinition {
     index: GSI1,
     index_partition_key: "gsi1pk",
     index_sort_key: "gsi1sk",
+    time_to_live_attribute: "ttl",
 };
 
 /// Sort key of a key record.
@@ -151,6 +165,64 @@ async fn back_off(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(1 + window_ms * fraction / 65_536)).await;
 }
 
+/// Why [`DynamoStore::transact`] did not write.
+enum TransactFailure {
+    /// An item failed its condition: the caller says what that means.
+    Refused(Cancellation),
+    /// Anything else (still contended after the retries included).
+    Store(StoreError),
+}
+
+impl From<TransactFailure> for StoreError {
+    /// For callers whose conditions cannot fail but for a store fault.
+    fn from(failure: TransactFailure) -> Self {
+        match failure {
+            TransactFailure::Refused(cancellation) => StoreError::Unavailable(format!(
+                "transaction refused: {}",
+                cancellation.codes.join(", ")
+            )),
+            TransactFailure::Store(error) => error,
+        }
+    }
+}
+
+impl DynamoStore {
+    /// One `TransactWriteItems` of `items`, retried with jittered backoff while it meets only
+    /// contention (another transaction, throttling), at most [`CONTENTION_ATTEMPTS`] times. `what`
+    /// names it in the error.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        what: &str,
+    ) -> Result<(), TransactFailure> {
+        let mut attempts = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            match Cancellation::of(&error) {
+                Some(cancellation) if cancellation.any_failed() => {
+                    return Err(TransactFailure::Refused(cancellation));
+                }
+                Some(cancellation) if cancellation.contended() => {}
+                _ => return Err(TransactFailure::Store(unavailable(error))),
+            }
+            attempts += 1;
+            if attempts >= CONTENTION_ATTEMPTS {
+                return Err(TransactFailure::Store(still_contended(what)));
+            }
+            back_off(attempts).await;
+        }
+    }
+}
+
 /// How the items of a cancelled transaction fared, by index.
 struct Cancellation {
     codes: Vec<String>,
@@ -176,6 +248,13 @@ impl Cancellation {
         self.codes
             .get(index)
             .is_some_and(|code| code == "ConditionalCheckFailed")
+    }
+
+    /// Whether any item failed its condition.
+    fn any_failed(&self) -> bool {
+        self.codes
+            .iter()
+            .any(|code| code == "ConditionalCheckFailed")
     }
 
     /// Whether some item met contention (another transaction, throttling) rather than a condition.
@@ -397,8 +476,9 @@ impl DynamoStore {
         }
     }
 
-    /// Creates the table (same schema as `template.yaml`) if it does not exist, and waits until it is
-    /// active. Idempotent.
+    /// Creates the table (same schema as `template.yaml`, time to live included) if it does not
+    /// exist, and waits until it is active. Idempotent. An existing table is left as it is (`gatehouse
+    /// init` turns its time to live on).
     pub async fn create_table_if_missing(&self) -> Result<(), StoreError> {
         let exists = self
             .client
@@ -469,7 +549,7 @@ impl DynamoStore {
                 .and_then(|t| t.table_status)
                 .is_some_and(|s| s == aws_sdk_dynamodb::types::TableStatus::Active);
             if active {
-                return Ok(());
+                return self.enable_time_to_live().await;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
@@ -481,6 +561,50 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// Turns on time to live on [`TABLE`]`.time_to_live_attribute` unless it is on (or turning on)
+    /// already; another creator turning it on meanwhile is success.
+    async fn enable_time_to_live(&self) -> Result<(), StoreError> {
+        let described = self
+            .client
+            .describe_time_to_live()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let on = described.time_to_live_description.is_some_and(|d| {
+            matches!(
+                d.time_to_live_status,
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            ) && d.attribute_name.as_deref() == Some(TABLE.time_to_live_attribute)
+        });
+        if on {
+            return Ok(());
+        }
+        let specification = TimeToLiveSpecification::builder()
+            .attribute_name(TABLE.time_to_live_attribute)
+            .enabled(true)
+            .build()
+            .map_err(build_error)?;
+        let updated = self
+            .client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(specification)
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(()),
+            Err(error)
+                if DisplayErrorContext(&error)
+                    .to_string()
+                    .contains("already enabled") =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
     /// Brings key records written before `expiresAt` was always written up to date: a key record
     /// without the attribute gets `expiresAt = NULL` (never expires, as such a record always meant).
     /// Until then the authorizer and the routes refuse such a record as corrupt (a 500). It scans the
@@ -761,15 +885,11 @@ impl KeyStore for DynamoStore {
         Ok(keys)
     }
 
+    /// Reads the record, then one transaction: the profile's role, memberships, suspension and
+    /// revision + 1 (on condition of the revision read; Clerk's attributes untouched) and the member
+    /// projections (see [`directory`]).
     async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(user_item(user)))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.replace_user(user).await
     }
 }
 
@@ -911,6 +1031,21 @@ pub fn user_item(user: &UserRecord) -> Item {
     item.insert("companyIds".into(), list(&user.memberships.company_ids));
     item.insert("locationIds".into(), list(&user.memberships.location_ids));
     item.insert("suspended".into(), AttributeValue::Bool(user.suspended));
+    item.insert(
+        "clerkSuspended".into(),
+        AttributeValue::Bool(user.clerk.suspended),
+    );
+    item.insert(
+        "clerkDeleted".into(),
+        AttributeValue::Bool(user.clerk.deleted),
+    );
+    if let Some(at) = user.clerk.event_at {
+        item.insert("clerkEventAt".into(), n(at));
+    }
+    item.insert(
+        "revision".into(),
+        n(i64::try_from(user.revision).unwrap_or(i64::MAX)),
+    );
     item
 }
 
@@ -1048,10 +1183,14 @@ fn parse_key_pointer(item: &Item) -> Result<(String, KeyHash), StoreError> {
 pub fn parse_user(item: &Item) -> Result<UserRecord, StoreError> {
     let r = Reader { item, key: "USER" };
     let role = r.string("role")?;
-    let role = match Role::parse(&role) {
-        Some(Role::None) | None => return Err(r.corrupt("role is not signer, manager or admin")),
-        Some(role) => role,
+    let role = Role::parse(&role)
+        .ok_or_else(|| r.corrupt("role is not none, signer, manager or admin"))?;
+    // Written since Clerk webhooks and delegated administration: absent on older records.
+    let optional_boolean = |name: &str| match item.get(name) {
+        None => Ok(false),
+        Some(_) => r.boolean(name),
     };
+    let revision = r.later_number("revision")?.unwrap_or(0);
     Ok(UserRecord {
         user_id: r.string("userId")?,
         role,
@@ -1060,7 +1199,21 @@ pub fn parse_user(item: &Item) -> Result<UserRecord, StoreError> {
             company_ids: r.ids("companyIds")?,
             location_ids: r.ids("locationIds")?,
         },
-        suspended: r.boolean("suspended")?,
+        // The operator's suspension: always written by `put_user`; a record created by a delegated
+        // change or a webhook (it has a `revision`) never names it, so those writers' IAM policies
+        // need not allow the attribute (README "Least privilege"). Without a `revision` (a record
+        // from before), a missing `suspended` is corrupt, never "not suspended".
+        suspended: if item.contains_key("revision") {
+            optional_boolean("suspended")?
+        } else {
+            r.boolean("suspended")?
+        },
+        clerk: super::ClerkStatus {
+            suspended: optional_boolean("clerkSuspended")?,
+            deleted: optional_boolean("clerkDeleted")?,
+            event_at: r.later_number("clerkEventAt")?,
+        },
+        revision: u64::try_from(revision).map_err(|_| r.corrupt("revision is negative"))?,
     })
 }
 
@@ -1267,6 +1420,8 @@ mod tests {
                 location_ids: vec!["l".into()],
             },
             suspended: true,
+            clerk: Default::default(),
+            revision: 0,
         };
         assert_eq!(parse_user(&user_item(&user)).unwrap(), user);
     }
@@ -1284,11 +1439,22 @@ mod tests {
             role: Role::Admin,
             memberships: Memberships::default(),
             suspended: false,
+            clerk: Default::default(),
+            revision: 0,
         });
         user.insert("role".into(), s("root"));
         assert!(parse_user(&user).is_err());
+        // `none` is a stored role (a Clerk user created without one, a member whose role was taken).
         user.insert("role".into(), s("none"));
+        assert_eq!(parse_user(&user).unwrap().role, Role::None);
+        user.insert("revision".into(), n(-1));
         assert!(parse_user(&user).is_err());
+        user.insert("revision".into(), n(3));
+        user.insert("clerkDeleted".into(), s("yes"));
+        assert!(parse_user(&user).is_err());
+        user.remove("clerkDeleted");
+        user.remove("revision");
+        assert_eq!(parse_user(&user).unwrap().revision, 0);
         user.insert("role".into(), s("admin"));
         user.insert("locationIds".into(), list(&["a,b"]));
         assert!(parse_user(&user).is_err());
@@ -1333,6 +1499,8 @@ mod tests {
             role: Role::Manager,
             memberships: Memberships::default(),
             suspended: false,
+            clerk: Default::default(),
+            revision: 0,
         };
         for attribute in [
             "suspended",
@@ -1343,7 +1511,13 @@ mod tests {
         ] {
             let mut item = user_item(&user);
             item.remove(attribute);
+            // A record from before revisions: every attribute is required.
+            item.remove("revision");
             corrupt(parse_user(&item).map(drop), attribute);
         }
+        // Created by a delegated change or a webhook: no operator suspension named, none held.
+        let mut item = user_item(&user);
+        item.remove("suspended");
+        assert!(!parse_user(&item).unwrap().suspended);
     }
 }

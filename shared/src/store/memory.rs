@@ -10,19 +10,27 @@
 //! id and each signer's copy of a package by (user, package id), so a re-seed that drops a signer
 //! leaves that signer's stale copy, as on DynamoDB. Listings order and page exactly as the table's
 //! sort keys do.
+//!
+//! The directory ([`DirectoryStore`]) keeps what the table keeps too: each organization's member
+//! projections are stored, written with the user record (grouped by the companies and locations that
+//! exist at that moment) and never recomputed on read, so a member listing here shows exactly what
+//! it would show on DynamoDB, including after a company appears or moves later. Ids DynamoDB would
+//! refuse to store are refused here, and ids that are not ids are never found.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::directory::{check_memberships, check_user, next_clerk_status};
 use super::resources::{check_ids, check_package, page_of};
 use super::{
-    ActiveKeyRef, ApiKeyRecord, AuthStore, Company, CreateKeyError, CreatePackageError, KeyStore,
-    Location, Organization, Package, Page, PageRequest, ResourceStore, StoreError, Template,
-    UserRecord,
+    ActiveKeyRef, ApiKeyRecord, AuditEntry, AuthStore, ChangeError, ClerkEvent, ClerkOutcome,
+    Company, CreateKeyError, CreatePackageError, DirectoryStore, KeyStore, Location, MemberEntry,
+    MembershipChange, Organization, Package, Page, PageRequest, ResourceStore, StoreError,
+    Template, UserRecord,
 };
 use crate::apikey::KeyHash;
-use crate::principal::is_valid_id;
+use crate::principal::{Memberships, Role, is_valid_id};
 
 /// Records in hash maps behind one mutex; cheap to clone (clones share the records); can be told to
 /// fail every call.
@@ -35,6 +43,8 @@ pub struct MemoryStore {
 struct Shared {
     records: Mutex<Records>,
     failing: AtomicBool,
+    /// When set, how many more calls succeed before every call fails ([`MemoryStore::fail_after`]).
+    calls_left: Mutex<Option<usize>>,
 }
 
 #[derive(Debug, Default)]
@@ -52,6 +62,12 @@ struct Records {
     packages: BTreeMap<String, Package>,
     /// Each signer's copy of a package, by (user id, package id).
     assignments: BTreeMap<(String, String), Package>,
+    /// Processed webhook deliveries: id → (event type, when).
+    deliveries: HashMap<String, (String, i64)>,
+    /// Audit entries by (organization id, entry id).
+    audit: BTreeMap<(String, String), AuditEntry>,
+    /// Member projections by (organization id, user id).
+    members: BTreeMap<(String, String), MemberEntry>,
 }
 
 impl Records {
@@ -71,6 +87,66 @@ impl Records {
 }
 
 impl Records {
+    /// [`memberships_by_organization`] on these records (under the lock, so a user write and its
+    /// projections are one step).
+    fn group(&self, memberships: &Memberships) -> BTreeMap<String, Memberships> {
+        let mut grouped: BTreeMap<String, Memberships> = BTreeMap::new();
+        let mut add =
+            |organization_id: &str, pick: fn(&mut Memberships) -> &mut Vec<String>, id: &str| {
+                let ids = pick(grouped.entry(organization_id.to_owned()).or_default());
+                if !ids.iter().any(|existing| existing == id) {
+                    ids.push(id.to_owned());
+                }
+            };
+        for id in &memberships.organization_ids {
+            add(id, |m| &mut m.organization_ids, id);
+        }
+        for id in &memberships.company_ids {
+            if let Some(company) = self.companies.get(id) {
+                add(&company.organization_id, |m| &mut m.company_ids, id);
+            }
+        }
+        for id in &memberships.location_ids {
+            if let Some(location) = self.locations.get(id) {
+                add(&location.organization_id, |m| &mut m.location_ids, id);
+            }
+        }
+        for entry in grouped.values_mut() {
+            entry.organization_ids.sort();
+            entry.company_ids.sort();
+            entry.location_ids.sort();
+        }
+        grouped
+    }
+
+    /// Stores `record` and rewrites its projections as the DynamoDB store's `put_user` does: one per
+    /// organization the new memberships touch, and the ones only the old memberships touched gone.
+    fn write_user(&mut self, record: UserRecord) {
+        let new_groups = self.group(&record.memberships);
+        let old_groups = self
+            .users
+            .get(&record.user_id)
+            .map(|old| self.group(&old.memberships))
+            .unwrap_or_default();
+        for organization_id in old_groups.keys() {
+            if !new_groups.contains_key(organization_id) {
+                self.members
+                    .remove(&(organization_id.clone(), record.user_id.clone()));
+            }
+        }
+        for (organization_id, memberships) in new_groups {
+            self.members.insert(
+                (organization_id.clone(), record.user_id.clone()),
+                MemberEntry {
+                    organization_id,
+                    user_id: record.user_id.clone(),
+                    memberships,
+                },
+            );
+        }
+        self.users.insert(record.user_id.clone(), record);
+    }
+
     fn write_package(&mut self, package: &Package) {
         for signer in package.distinct_signers() {
             self.assignments
@@ -121,23 +197,43 @@ impl MemoryStore {
         }
     }
 
-    /// Adds or replaces a user record (synchronously, for seeding). Shadows [`KeyStore::put_user`]
-    /// in method syntax on a `MemoryStore`; generic code over `S: KeyStore` calls the trait's.
+    /// Adds or replaces a user record as given, revision and Clerk status included (synchronously,
+    /// for seeding), with its member projections. Shadows [`KeyStore::put_user`] in method syntax on
+    /// a `MemoryStore`; generic code over `S: KeyStore` calls the trait's.
     pub fn put_user(&self, record: UserRecord) {
         if let Ok(mut records) = self.shared.records.lock() {
-            records.users.insert(record.user_id.clone(), record);
+            records.write_user(record);
         }
     }
 
     /// Makes every subsequent call fail (or succeed again).
     pub fn set_failing(&self, failing: bool) {
         self.shared.failing.store(failing, Ordering::SeqCst);
+        if let Ok(mut left) = self.shared.calls_left.lock() {
+            *left = None;
+        }
+    }
+
+    /// Lets `calls` more calls succeed, then fails every call until [`Self::set_failing`]`(false)`:
+    /// a store that goes away in the middle of a multi-step operation.
+    pub fn fail_after(&self, calls: usize) {
+        if let Ok(mut left) = self.shared.calls_left.lock() {
+            *left = Some(calls);
+        }
     }
 
     /// The records, unless the store is set to fail.
     fn records(&self) -> Result<MutexGuard<'_, Records>, StoreError> {
         if self.shared.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("memory store set to fail".into()));
+        }
+        if let Ok(mut left) = self.shared.calls_left.lock()
+            && let Some(calls) = left.as_mut()
+        {
+            if *calls == 0 {
+                return Err(StoreError::Unavailable("memory store set to fail".into()));
+            }
+            *calls -= 1;
         }
         self.shared
             .records
@@ -271,10 +367,187 @@ impl KeyStore for MemoryStore {
     }
 
     async fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.records()?
-            .users
-            .insert(user.user_id.clone(), user.clone());
+        check_user(user)?;
+        let mut records = self.records()?;
+        let existing = records.users.get(&user.user_id);
+        let record = UserRecord {
+            clerk: existing.map(|e| e.clerk).unwrap_or_default(),
+            revision: existing.map_or(0, |e| e.revision).saturating_add(1),
+            ..user.clone()
+        };
+        records.write_user(record);
         Ok(())
+    }
+}
+
+impl DirectoryStore for MemoryStore {
+    async fn apply_clerk_event(
+        &self,
+        event: &ClerkEvent,
+        default_role: Role,
+    ) -> Result<ClerkOutcome, StoreError> {
+        check_ids("USER", [("userId", event.user_id.as_str())])?;
+        let mut records = self.records()?;
+        let existing = records.users.get(&event.user_id);
+        let Some(clerk) = next_clerk_status(existing.map(|user| &user.clerk), event) else {
+            return Ok(ClerkOutcome::Superseded);
+        };
+        let record = match existing {
+            Some(user) => UserRecord {
+                clerk,
+                ..user.clone()
+            },
+            None => UserRecord {
+                clerk,
+                ..UserRecord::new(event.user_id.clone(), default_role, Memberships::default())
+            },
+        };
+        records.users.insert(event.user_id.clone(), record);
+        Ok(ClerkOutcome::Applied)
+    }
+
+    async fn revoke_keys_of(&self, user_id: &str, now: i64) -> Result<usize, StoreError> {
+        if !is_valid_id(user_id) {
+            return Ok(0);
+        }
+        let mut records = self.records()?;
+        let mut revoked = 0;
+        for key in records.keys.values_mut() {
+            if key.user_id == user_id && key.active {
+                key.active = false;
+                key.revoked_at = Some(now);
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
+    async fn webhook_delivery_seen(&self, delivery_id: &str) -> Result<bool, StoreError> {
+        if !is_valid_id(delivery_id) {
+            return Ok(false);
+        }
+        Ok(self.records()?.deliveries.contains_key(delivery_id))
+    }
+
+    async fn record_webhook_delivery(
+        &self,
+        delivery_id: &str,
+        event_type: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        check_ids("WEBHOOK", [("deliveryId", delivery_id)])?;
+        self.records()?
+            .deliveries
+            .entry(delivery_id.to_owned())
+            .or_insert_with(|| (event_type.to_owned(), at));
+        Ok(())
+    }
+
+    async fn members_of(
+        &self,
+        organization_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<MemberEntry>, StoreError> {
+        if !is_valid_id(organization_id) {
+            return Ok(Page::empty());
+        }
+        let entries = self
+            .records()?
+            .members
+            .iter()
+            .filter(|((org, _), _)| org == organization_id)
+            .map(|((_, user_id), entry)| (user_id.clone(), entry.clone()))
+            .collect();
+        Ok(page_of(entries, &page))
+    }
+
+    async fn users_by_ids(&self, user_ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
+        let records = self.records()?;
+        let mut seen: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for id in user_ids {
+            if seen.contains(&id.as_str()) || !is_valid_id(id) {
+                continue;
+            }
+            seen.push(id);
+            if let Some(user) = records.users.get(id) {
+                out.push(user.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn change_membership(&self, change: &MembershipChange) -> Result<(), ChangeError> {
+        check_user(&change.user)?;
+        check_memberships("MEMBER", &change.inside_organization)?;
+        let organization_id = change.audit.organization_id.clone();
+        check_ids(
+            "AUDIT",
+            [
+                ("organizationId", organization_id.as_str()),
+                ("id", change.audit.id.as_str()),
+                ("targetUserId", change.audit.target_user_id.as_str()),
+            ],
+        )?;
+        let mut records = self.records()?;
+        let audit_key = (organization_id.clone(), change.audit.id.clone());
+        let existing = records.users.get(&change.user.user_id);
+        let record = match (existing, change.expected_revision) {
+            (None, None) => UserRecord {
+                revision: 1,
+                suspended: false,
+                clerk: Default::default(),
+                ..change.user.clone()
+            },
+            (Some(user), Some(revision)) if user.revision == revision => UserRecord {
+                role: change.user.role,
+                memberships: change.user.memberships.clone(),
+                revision: revision.saturating_add(1),
+                ..user.clone()
+            },
+            _ => return Err(ChangeError::Conflict),
+        };
+        if records.audit.contains_key(&audit_key) {
+            return Err(StoreError::Unavailable(format!(
+                "audit entry {} exists in {organization_id}",
+                change.audit.id
+            ))
+            .into());
+        }
+        let member_key = (organization_id.clone(), record.user_id.clone());
+        if change.inside_organization == Memberships::default() {
+            records.members.remove(&member_key);
+        } else {
+            records.members.insert(
+                member_key,
+                MemberEntry {
+                    organization_id,
+                    user_id: record.user_id.clone(),
+                    memberships: change.inside_organization.clone(),
+                },
+            );
+        }
+        records.users.insert(record.user_id.clone(), record);
+        records.audit.insert(audit_key, change.audit.clone());
+        Ok(())
+    }
+
+    async fn audit_of(
+        &self,
+        organization_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>, StoreError> {
+        if !is_valid_id(organization_id) {
+            return Ok(Page::empty());
+        }
+        let entries = self
+            .records()?
+            .audit
+            .iter()
+            .filter(|((org, _), _)| org == organization_id)
+            .map(|((_, id), entry)| (id.clone(), entry.clone()))
+            .collect();
+        Ok(page_of(entries, &page))
     }
 }
 
@@ -456,6 +729,7 @@ mod tests {
     use super::*;
     use crate::apikey::Pepper;
     use crate::principal::{Memberships, Role, Scopes};
+    use crate::store::directory::memberships_by_organization;
 
     const NOW: i64 = 1_750_000_000;
 
@@ -667,6 +941,51 @@ mod tests {
         );
     }
 
+    /// The grouping done under the lock is the shared one.
+    #[tokio::test]
+    async fn projections_group_as_memberships_by_organization() {
+        let store = MemoryStore::new();
+        for (id, organization_id) in [("co_1", "org_1"), ("co_2", "org_2"), ("co_3", "org_1")] {
+            store
+                .put_company(&Company {
+                    id: id.into(),
+                    organization_id: organization_id.into(),
+                    name: id.into(),
+                })
+                .await
+                .unwrap();
+        }
+        store
+            .put_location(&Location {
+                id: "loc_1".into(),
+                company_id: "co_2".into(),
+                organization_id: "org_2".into(),
+                name: "loc".into(),
+            })
+            .await
+            .unwrap();
+        let memberships = Memberships {
+            organization_ids: vec!["org_9".into(), "org_1".into(), "org_9".into()],
+            company_ids: vec![
+                "co_3".into(),
+                "co_1".into(),
+                "co_2".into(),
+                "co_x".into(),
+                "co_1".into(),
+            ],
+            location_ids: vec!["loc_1".into(), "loc_x".into()],
+        };
+        let shared = memberships_by_organization(&store, &memberships)
+            .await
+            .unwrap();
+        let grouped = store.records().unwrap().group(&memberships);
+        assert_eq!(grouped, shared);
+        assert_eq!(
+            grouped.keys().collect::<Vec<_>>(),
+            ["org_1", "org_2", "org_9"]
+        );
+    }
+
     #[tokio::test]
     async fn users_are_replaced_and_failures_reported() {
         let store = MemoryStore::new();
@@ -675,6 +994,8 @@ mod tests {
             role: Role::Manager,
             memberships: Memberships::default(),
             suspended: false,
+            clerk: Default::default(),
+            revision: 0,
         };
         KeyStore::put_user(&store, &user).await.unwrap();
         let admin = UserRecord {
@@ -682,7 +1003,13 @@ mod tests {
             ..user
         };
         KeyStore::put_user(&store, &admin).await.unwrap();
-        assert_eq!(store.user("user_1").await.unwrap(), Some(admin));
+        assert_eq!(
+            store.user("user_1").await.unwrap(),
+            Some(UserRecord {
+                revision: 2,
+                ..admin
+            })
+        );
 
         store.set_failing(true);
         assert!(matches!(

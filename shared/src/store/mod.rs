@@ -7,10 +7,16 @@
 //! [`ResourceStore`] (module [`resources`]): organizations, companies, locations, templates and signing
 //! packages, on the same table.
 
+pub mod directory;
 pub mod dynamo;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
 pub mod resources;
+
+pub use directory::{
+    AuditAction, AuditActor, AuditEntry, ChangeError, ClerkChange, ClerkEvent, ClerkOutcome,
+    ClerkStatus, DirectoryStore, MemberEntry, MemberState, MembershipChange,
+};
 
 pub use resources::{
     Company, CreatePackageError, Cursor, Document, Location, MAX_PAGE_LIMIT, Organization, Package,
@@ -102,8 +108,32 @@ pub struct UserRecord {
     pub role: Role,
     /// Memberships.
     pub memberships: Memberships,
-    /// Suspended users are refused.
+    /// Suspended by an operator (`gatehouse users put --suspended`). Only an operator lifts it.
     pub suspended: bool,
+    /// What Clerk's signed webhooks reported (README "Clerk webhooks"); only webhooks change it.
+    pub clerk: ClerkStatus,
+    /// Counts the writes of role and memberships (0 for a record never written with one), so a
+    /// delegated change applies only to the record it was decided on.
+    pub revision: u64,
+}
+
+impl UserRecord {
+    /// A record with a role and memberships, not suspended, with no Clerk history.
+    pub fn new(user_id: impl Into<String>, role: Role, memberships: Memberships) -> Self {
+        Self {
+            user_id: user_id.into(),
+            role,
+            memberships,
+            suspended: false,
+            clerk: ClerkStatus::default(),
+            revision: 0,
+        }
+    }
+
+    /// Whether the user is refused: suspended by an operator, or by Clerk (banned, locked, deleted).
+    pub fn is_suspended(&self) -> bool {
+        self.suspended || self.clerk.suspended
+    }
 }
 
 /// A store operation failed; no decision can be based on it.
@@ -201,6 +231,9 @@ pub trait KeyStore: AuthStore {
         user_id: &str,
     ) -> impl Future<Output = Result<Vec<ActiveKeyRef>, StoreError>> + Send;
 
-    /// Creates or replaces a user record.
+    /// Creates or replaces a user record's role, memberships and operator suspension (the operator's
+    /// write: `gatehouse users put`, seeding). Clerk's status on an existing record is kept; the
+    /// revision is incremented; a store that keeps organization member projections
+    /// ([`DirectoryStore`]) rewrites them.
     fn put_user(&self, user: &UserRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

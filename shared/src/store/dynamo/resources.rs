@@ -26,8 +26,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 
 use super::{
-    CONTENTION_ATTEMPTS, Cancellation, DynamoStore, GSI1, Item, Reader, back_off, build_error, n,
-    s, still_contended, unavailable,
+    DynamoStore, GSI1, Item, Reader, TransactFailure, back_off, build_error, n, s, unavailable,
 };
 use crate::principal::is_valid_id;
 use crate::store::StoreError;
@@ -63,11 +62,11 @@ fn signer_pk(user_id: &str) -> String {
 }
 
 /// Where a listing reads: the partition and the sort-key prefix its items share.
-struct Listing {
+pub(super) struct Listing {
     /// `gsi1` (eventually consistent) or the main table (strongly consistent).
-    index: bool,
-    partition: String,
-    prefix: String,
+    pub(super) index: bool,
+    pub(super) partition: String,
+    pub(super) prefix: String,
 }
 
 fn keyed(pk: String, sk: &str, gsi: Option<(String, String)>) -> Item {
@@ -353,37 +352,22 @@ impl DynamoStore {
                 .map_err(build_error)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
-        let mut attempts = 0;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(()),
-                Err(error) => error,
-            };
-            let cancellation = Cancellation::of(&error);
-            if create && cancellation.as_ref().is_some_and(|c| c.failed(0)) {
-                return Err(CreatePackageError::Conflict);
+        match self.transact(items, "write package").await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Refused(cancellation)) if create && cancellation.failed(0) => {
+                Err(CreatePackageError::Conflict)
             }
-            if !cancellation.as_ref().is_some_and(Cancellation::contended) {
-                return Err(unavailable(error).into());
-            }
-            attempts += 1;
-            if attempts >= CONTENTION_ATTEMPTS {
-                return Err(still_contended("write package").into());
-            }
-            back_off(attempts).await;
+            Err(failure) => Err(StoreError::from(failure).into()),
         }
     }
 
     /// The items at `(pk, sk)` for each key (strongly consistent), in no particular order: chunks of
     /// [`BATCH_GET_KEYS`], unprocessed keys retried with backoff at most [`BATCH_GET_ATTEMPTS`] times.
     /// Keys must be distinct.
-    async fn batch_get(&self, keys: Vec<(String, &str)>) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn batch_get(
+        &self,
+        keys: Vec<(String, &str)>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_GET_KEYS) {
             let mut pending = KeysAndAttributes::builder()
@@ -499,7 +483,7 @@ impl DynamoStore {
     }
 
     /// [`Self::list`] parsed into a page.
-    async fn list_parsed<T>(
+    pub(super) async fn list_parsed<T>(
         &self,
         listing: Listing,
         request: &PageRequest,
